@@ -1,0 +1,51 @@
+import pytest
+import torch
+
+from wavenet.config import PRESETS, WaveNetConfig
+from wavenet.model import WaveNet
+
+# Shapes the exactness and causality tests run on: kernel 2 and 3, one and several stacks,
+# input kernels 1 to 3, one and several speakers.
+SHAPES = {
+    "k2-1stack": WaveNetConfig(
+        layers_per_stack=4,
+        stacks=1,
+        kernel_size=2,
+        input_kernel_size=2,
+        residual_channels=8,
+        gate_channels=12,
+        skip_channels=10,
+        n_speakers=1,
+    ),
+    "k3-2stacks": WaveNetConfig(
+        layers_per_stack=3,
+        stacks=2,
+        kernel_size=3,
+        input_kernel_size=3,
+        residual_channels=6,
+        gate_channels=10,
+        skip_channels=12,
+        n_speakers=3,
+    ),
+    "k2-3stacks-in1": WaveNetConfig(
+        layers_per_stack=3,
+        stacks=3,
+        kernel_size=2,
+        input_kernel_size=1,
+        residual_channels=8,
+        gate_channels=16,
+        skip_channels=8,
+        n_speakers=5,
+    ),
+    "debug": PRESETS["debug"],
+}
+
+
+def random_model(config: WaveNetConfig, seed: int = 0) -> WaveNet:
+    torch.manual_seed(seed)
+    return WaveNet(config).eval()
+
+
+@pytest.fixture(params=list(SHAPES), ids=list(SHAPES))
+def model(request) -> WaveNet:
+    return random_model(SHAPES[request.param])

@@ -1,0 +1,130 @@
+import json
+
+import pytest
+import torch
+
+from tests.conftest import SHAPES, random_model
+from wavenet.checkpoint import load_model, load_release, save_release
+from wavenet.errors import WavenetError
+
+SPEAKERS = {"alice": 0, "bob": 1, "carol": 2}
+
+
+@pytest.fixture
+def saved(tmp_path):
+    model = random_model(SHAPES["k3-2stacks"], seed=3)
+    save_release(model, tmp_path / "ckpt", speakers=SPEAKERS, metadata={"steps": 12})
+    return model, tmp_path / "ckpt"
+
+
+def test_round_trip_gives_the_same_model(saved):
+    model, path = saved
+    ckpt = load_release(path)
+    codes = torch.randint(0, 256, (2, 30))
+    torch.testing.assert_close(ckpt.model(codes), model(codes), atol=0, rtol=0)
+    assert ckpt.speakers == SPEAKERS
+    assert ckpt.metadata == {"steps": 12}
+    assert ckpt.config == model.config
+    assert ckpt.trained
+    assert sorted(p.name for p in path.iterdir()) == ["config.json", "model.safetensors"]
+
+
+def test_speaker_resolution(saved):
+    ckpt = load_release(saved[1])
+    assert ckpt.speaker_id("bob") == 1
+    assert ckpt.speaker_id("2") == 2
+    assert ckpt.speaker_id(0) == 0
+    with pytest.raises(WavenetError, match=r"unknown speaker 'dave'; speakers: alice \(0\), bob \(1\), carol \(2\)"):
+        ckpt.speaker_id("dave")
+    with pytest.raises(WavenetError, match="unknown speaker"):
+        ckpt.speaker_id("3")
+
+
+@pytest.mark.parametrize("name", ["config.json", "model.safetensors"])
+def test_missing_file_is_named(saved, name):
+    (saved[1] / name).unlink()
+    with pytest.raises(WavenetError, match=f"{name}: missing"):
+        load_release(saved[1])
+
+
+def test_truncated_weights_are_named(saved):
+    weights = saved[1] / "model.safetensors"
+    data = weights.read_bytes()
+    weights.write_bytes(data[: len(data) // 2])
+    with pytest.raises(WavenetError, match="model.safetensors: not a readable safetensors file"):
+        load_release(saved[1])
+
+
+def test_garbage_weights_are_named(saved):
+    (saved[1] / "model.safetensors").write_bytes(b"\x80\x03pickle? no thanks")
+    with pytest.raises(WavenetError, match="model.safetensors: not a readable safetensors file"):
+        load_release(saved[1])
+
+
+def test_config_that_does_not_match_the_weights(saved):
+    config_path = saved[1] / "config.json"
+    config = json.loads(config_path.read_text())
+    config["model"]["residual_channels"] = 7
+    config_path.write_text(json.dumps(config))
+    with pytest.raises(WavenetError, match=r"tensor \S+ has shape .* but config.json implies"):
+        load_release(saved[1])
+    config["model"]["residual_channels"] = 6
+    config["model"]["layers_per_stack"] = 4
+    config_path.write_text(json.dumps(config))
+    with pytest.raises(
+        WavenetError, match="does not match config.json: missing tensors: blocks.5.residual.bias, .* and 9 more"
+    ):
+        load_release(saved[1])
+
+
+def test_invalid_json_names_file_and_line(saved):
+    (saved[1] / "config.json").write_text('{\n  "format": "wavenet-release",\n  "version": 1,,\n}')
+    with pytest.raises(WavenetError, match=r"config.json:3: invalid JSON"):
+        load_release(saved[1])
+
+
+@pytest.mark.parametrize(
+    "edit,message",
+    [
+        (lambda c: c.update(format="pickle"), "not a wavenet release config"),
+        (lambda c: c.update(version=99), "unsupported version 99"),
+        (lambda c: c.update(extra=1), "unknown key.*extra"),
+        (lambda c: c["model"].update(dilation_cycle=4), "unknown key.*dilation_cycle"),
+        (lambda c: c["model"].update(kernel_size=0), "kernel_size must be a positive integer"),
+        (lambda c: c["speakers"].update(dave=7), "speaker 'dave' has id 7, outside 0 to 2"),
+        (lambda c: c["speakers"].update(dave=1), "speakers 'bob' and 'dave' share id 1"),
+    ],
+)
+def test_bad_config_is_explained(saved, edit, message):
+    config_path = saved[1] / "config.json"
+    config = json.loads(config_path.read_text())
+    edit(config)
+    config_path.write_text(json.dumps(config))
+    with pytest.raises(WavenetError, match=message):
+        load_release(saved[1])
+
+
+def test_non_finite_weights_are_rejected(saved):
+    from safetensors.torch import load_file, save_file
+
+    weights = saved[1] / "model.safetensors"
+    tensors = load_file(weights)
+    tensors["head.out.bias"][0] = float("nan")
+    save_file(tensors, weights)
+    with pytest.raises(WavenetError, match="head.out.bias holds NaN"):
+        load_release(saved[1])
+
+
+def test_presets_load_as_untrained_models_reproducibly():
+    a, b = load_model("debug"), load_model("debug")
+    assert not a.trained
+    for pa, pb in zip(a.model.parameters(), b.model.parameters(), strict=True):
+        assert torch.equal(pa, pb)
+
+
+def test_unknown_checkpoint_says_what_exists(tmp_path):
+    with pytest.raises(WavenetError, match=r"no checkpoint directory at .*presets: debug, ref20"):
+        load_model(str(tmp_path / "nothing"))
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(WavenetError, match="not a directory"):
+        load_model(tmp_path / "file")

@@ -1,0 +1,143 @@
+import json
+import subprocess
+import sys
+import wave
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from tests.conftest import SHAPES, random_model
+from wavenet.checkpoint import save_release
+from wavenet.cli import main
+
+
+@pytest.fixture
+def checkpoint(tmp_path):
+    path = tmp_path / "ckpt"
+    save_release(random_model(SHAPES["k3-2stacks"]), path, speakers={"alice": 0, "bob": 1, "carol": 2})
+    return path
+
+
+def wavenet(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "wavenet", *args], capture_output=True, text=True, timeout=120)
+
+
+@pytest.mark.parametrize("seconds,samples", [(0.25, 4000), (0.3, 4800), (1 / 16000, 1), (0.10003, 1600)])
+def test_generate_writes_exactly_the_requested_length(tmp_path, checkpoint, seconds, samples):
+    out = tmp_path / "out.wav"
+    assert (
+        main(
+            ["generate", str(checkpoint), "-o", str(out), "--seconds", str(seconds), "--speaker", "bob", "--seed", "1"]
+        )
+        == 0
+    )
+    audio, rate = sf.read(out, dtype="int16")
+    assert rate == 16000 and audio.ndim == 1 and len(audio) == samples
+    with wave.open(str(out)) as w:
+        assert (w.getnchannels(), w.getsampwidth(), w.getframerate(), w.getnframes()) == (1, 2, 16000, samples)
+        assert np.array_equal(np.frombuffer(w.readframes(samples), dtype="<i2"), audio)
+    assert not list(tmp_path.glob(".out.wav.*"))  # no temporary file left behind
+
+
+def test_same_seed_same_file(tmp_path, checkpoint):
+    a, b = tmp_path / "a.wav", tmp_path / "b.wav"
+    for path in (a, b):
+        main(["generate", str(checkpoint), "-o", str(path), "--seconds", "0.05", "--seed", "7", "--temperature", "0.9"])
+    assert a.read_bytes() == b.read_bytes()
+
+
+def test_generate_from_a_preset_says_it_is_untrained(tmp_path):
+    result = wavenet("generate", "debug", "-o", str(tmp_path / "x.wav"), "--seconds", "0.01")
+    assert result.returncode == 0, result.stderr
+    assert "untrained" in result.stderr
+    assert len(sf.read(tmp_path / "x.wav")[0]) == 160
+
+
+def test_info(checkpoint, capsys):
+    assert main(["info", str(checkpoint)]) == 0
+    out = capsys.readouterr().out
+    assert "receptive field: 31 samples (1.9 ms at 16000 Hz)" in out
+    assert "alice (0), bob (1), carol (2)" in out
+    assert main(["info", str(checkpoint), "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["receptive_field_samples"] == 31
+    assert info["parameters"] == random_model(SHAPES["k3-2stacks"]).parameter_count()
+
+
+def test_info_on_a_preset(capsys):
+    assert main(["info", "ref20"]) == 0
+    out = capsys.readouterr().out
+    assert "untrained" in out
+    assert "receptive field: 2048 samples (128.0 ms at 16000 Hz)" in out
+
+
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (["--speaker", "dave"], "unknown speaker 'dave'; speakers: alice (0), bob (1), carol (2)"),
+        (["--seconds", "-1"], "seconds must be a positive number, got -1.0"),
+        (["--seconds", "nan"], "seconds must be a positive number, got nan"),
+        (["--temperature", "0"], "temperature must be a positive number, got 0.0"),
+        (["--temperature=-inf"], "temperature must be a positive number, got -inf"),
+        (["--seconds", "0.00001"], "seconds=1e-05 is shorter than one sample at 16000 Hz"),
+    ],
+)
+def test_bad_generate_arguments_give_one_line(tmp_path, checkpoint, args, message):
+    result = wavenet("generate", str(checkpoint), "-o", str(tmp_path / "x.wav"), *args)
+    assert result.returncode == 2
+    assert result.stderr.strip() == f"wavenet: error: {message}"
+    assert not (tmp_path / "x.wav").exists()
+
+
+def test_missing_checkpoint_and_directory_give_one_line(tmp_path, checkpoint):
+    result = wavenet("generate", str(tmp_path / "none"), "-o", str(tmp_path / "x.wav"))
+    assert result.returncode == 2
+    assert result.stderr.startswith("wavenet: error: no checkpoint directory at")
+    assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    result = wavenet("generate", str(checkpoint), "-o", str(tmp_path / "no" / "x.wav"))
+    assert result.returncode == 2
+    assert "directory" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_corrupt_checkpoint_gives_one_line(checkpoint):
+    (checkpoint / "model.safetensors").write_bytes(b"junk")
+    result = wavenet("info", str(checkpoint))
+    assert result.returncode == 2
+    assert "model.safetensors: not a readable safetensors file" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_bench_runs_every_backend(tmp_path, capsys):
+    out = tmp_path / "bench.json"
+    assert (
+        main(
+            [
+                "bench",
+                "--model",
+                "debug",
+                "--batch",
+                "1,2",
+                "--seconds",
+                "0.002",
+                "--repeats",
+                "1",
+                "--naive-steps",
+                "2",
+                "--json",
+                str(out),
+            ]
+        )
+        == 0
+    )
+    table = capsys.readouterr().out
+    assert "| torch | 1 |" in table and "| naive | 2 |" in table
+    report = json.loads(out.read_text())
+    assert {(r["backend"], r["batch"]) for r in report["results"]} == {
+        ("torch", 1),
+        ("torch", 2),
+        ("naive", 1),
+        ("naive", 2),
+    }
+    assert all(r["samples_per_s"] > 0 for r in report["results"])
+    assert report["machine"]["cpu_cores"] >= 1

@@ -1,0 +1,186 @@
+"""Release checkpoints: a directory of ``model.safetensors`` and ``config.json``.
+
+A release checkpoint is what the server and ``wavenet generate`` load. The loader rebuilds the
+model from the JSON config and reads tensors with safetensors, so loading a checkpoint from
+anywhere never unpickles anything. (Training checkpoints, with optimizer state, are a
+different thing, written by training.)
+
+``config.json`` holds::
+
+    {"format": "wavenet-release", "version": 1,
+     "model": {...WaveNetConfig fields...},
+     "speakers": {"name": id, ...},
+     "metadata": {...free-form: data, training steps...}}
+
+Wherever a checkpoint is accepted, a preset name (``debug``, ``ref20``) is accepted too, and
+gives a freshly initialised, untrained model.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save
+
+from wavenet.config import PRESETS, WaveNetConfig
+from wavenet.errors import WavenetError
+from wavenet.files import atomic_write_bytes, atomic_write_text
+from wavenet.model import WaveNet
+
+log = logging.getLogger(__name__)
+
+FORMAT = "wavenet-release"
+VERSION = 1
+WEIGHTS = "model.safetensors"
+CONFIG = "config.json"
+
+
+@dataclass
+class Checkpoint:
+    """A loaded model with what a user needs to address it: its name, speakers and provenance."""
+
+    model: WaveNet
+    name: str
+    speakers: dict[str, int] = field(default_factory=dict)  # speaker name → id
+    metadata: dict[str, Any] = field(default_factory=dict)
+    trained: bool = True  # False for a preset: random weights, generates noise
+
+    @property
+    def config(self) -> WaveNetConfig:
+        return self.model.config
+
+    def speaker_id(self, speaker: str | int) -> int:
+        """Resolve a speaker name or id; the error lists what exists."""
+        if isinstance(speaker, str) and speaker in self.speakers:
+            return self.speakers[speaker]
+        try:
+            sid = int(speaker)
+        except (TypeError, ValueError):
+            sid = None
+        if sid is not None and 0 <= sid < self.config.n_speakers:
+            return sid
+        raise WavenetError(f"unknown speaker {speaker!r}; {self.describe_speakers()}")
+
+    def describe_speakers(self) -> str:
+        n = self.config.n_speakers
+        names = ", ".join(f"{name} ({sid})" for name, sid in sorted(self.speakers.items(), key=lambda kv: kv[1]))
+        if names:
+            return f"speakers: {names}"
+        return f"speaker ids: 0 to {n - 1}"
+
+
+def save_release(
+    model: WaveNet,
+    directory: Path,
+    speakers: dict[str, int] | None = None,
+    metadata: dict[str, Any] | None = None,
+) -> None:
+    """Write a release checkpoint; each file is replaced atomically."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    speakers = dict(speakers or {})
+    _check_speakers(speakers, model.config.n_speakers, directory / CONFIG)
+    tensors = {k: v.detach().to("cpu", torch.float32).contiguous() for k, v in model.state_dict().items()}
+    atomic_write_bytes(directory / WEIGHTS, save(tensors, metadata={"format": FORMAT}))
+    config = {
+        "format": FORMAT,
+        "version": VERSION,
+        "model": model.config.to_dict(),
+        "speakers": speakers,
+        "metadata": metadata or {},
+    }
+    atomic_write_text(directory / CONFIG, json.dumps(config, indent=2) + "\n")
+
+
+def load_release(directory: Path, device: str | torch.device = "cpu") -> Checkpoint:
+    """Load a release checkpoint; any missing, malformed or mismatched file raises a WavenetError naming it."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise WavenetError(f"checkpoint {directory}: not a directory")
+    config_path, weights_path = directory / CONFIG, directory / WEIGHTS
+    for path in (config_path, weights_path):
+        if not path.is_file():
+            raise WavenetError(f"{path}: missing (a release checkpoint holds {CONFIG} and {WEIGHTS})")
+    try:
+        raw = json.loads(config_path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as err:
+        raise WavenetError(f"{config_path}:{err.lineno}: invalid JSON: {err.msg}") from None
+    except UnicodeDecodeError:
+        raise WavenetError(f"{config_path}: not UTF-8 text") from None
+    if not isinstance(raw, dict) or raw.get("format") != FORMAT:
+        raise WavenetError(f'{config_path}: not a wavenet release config (expected "format": "{FORMAT}")')
+    if raw.get("version") != VERSION:
+        raise WavenetError(f"{config_path}: unsupported version {raw.get('version')!r} (this code reads {VERSION})")
+    unknown = sorted(set(raw) - {"format", "version", "model", "speakers", "metadata"})
+    if unknown:
+        raise WavenetError(f"{config_path}: unknown key(s) {', '.join(unknown)}")
+    config = WaveNetConfig.from_dict(raw.get("model"), source=f"{config_path}: model")
+    speakers = raw.get("speakers") or {}
+    _check_speakers(speakers, config.n_speakers, config_path)
+    metadata = raw.get("metadata") or {}
+    if not isinstance(metadata, dict):
+        raise WavenetError(f"{config_path}: metadata must be an object")
+
+    try:
+        tensors = load_file(weights_path)
+    except (SafetensorError, OSError, ValueError) as err:
+        raise WavenetError(f"{weights_path}: not a readable safetensors file ({err})") from None
+    model = WaveNet(config)
+    expected = model.state_dict()
+    missing = sorted(set(expected) - set(tensors))
+    unexpected = sorted(set(tensors) - set(expected))
+    problems = [f"missing tensors: {_first(missing)}"] if missing else []
+    problems += [f"unexpected tensors: {_first(unexpected)}"] if unexpected else []
+    if problems:
+        raise WavenetError(f"{weights_path}: does not match {CONFIG}: {'; '.join(problems)}")
+    for key, want in expected.items():
+        got = tensors[key]
+        if tuple(got.shape) != tuple(want.shape):
+            raise WavenetError(
+                f"{weights_path}: tensor {key} has shape {tuple(got.shape)}, but {CONFIG} implies {tuple(want.shape)}"
+            )
+        if not got.is_floating_point():
+            raise WavenetError(f"{weights_path}: tensor {key} has dtype {got.dtype}, expected a float type")
+        if not torch.isfinite(got).all():
+            raise WavenetError(f"{weights_path}: tensor {key} holds NaN or infinite values")
+    model.load_state_dict({k: v.to(torch.float32) for k, v in tensors.items()})
+    model.to(device).eval()
+    return Checkpoint(model=model, name=directory.resolve().name, speakers=speakers, metadata=metadata)
+
+
+def load_model(spec: str | Path, device: str | torch.device = "cpu") -> Checkpoint:
+    """A checkpoint directory, or a preset name for an untrained model (seeded, so reproducible)."""
+    path = Path(spec)
+    if path.exists():
+        return load_release(path, device)
+    if str(spec) in PRESETS:
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(0)
+            model = WaveNet(PRESETS[str(spec)])
+        log.warning("%s is a preset: an untrained model with random weights, which generates noise", spec)
+        return Checkpoint(model=model.to(device).eval(), name=str(spec), trained=False)
+    raise WavenetError(
+        f"no checkpoint directory at {str(spec)!r}, and no preset of that name (presets: {', '.join(PRESETS)})"
+    )
+
+
+def _first(names: list[str], n: int = 5) -> str:
+    return ", ".join(names[:n]) + (f" and {len(names) - n} more" if len(names) > n else "")
+
+
+def _check_speakers(speakers: Any, n_speakers: int, source: Path) -> None:
+    if not isinstance(speakers, dict):
+        raise WavenetError(f"{source}: speakers must be an object of name → id")
+    seen: dict[int, str] = {}
+    for name, sid in speakers.items():
+        if not isinstance(sid, int) or isinstance(sid, bool) or not 0 <= sid < n_speakers:
+            raise WavenetError(f"{source}: speaker {name!r} has id {sid!r}, outside 0 to {n_speakers - 1}")
+        if sid in seen:
+            raise WavenetError(f"{source}: speakers {seen[sid]!r} and {name!r} share id {sid}")
+        seen[sid] = name

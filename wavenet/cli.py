@@ -1,0 +1,164 @@
+"""The ``wavenet`` command.
+
+    wavenet info CHECKPOINT
+    wavenet generate CHECKPOINT -o OUT.wav [--speaker ID_OR_NAME] [--seconds S] [--temperature T] [--seed N]
+    wavenet bench [--model ref20|CHECKPOINT] [--batch 1,16] [--seconds S] [--json OUT]
+
+CHECKPOINT is a release checkpoint directory or a preset name (``debug``, ``ref20``: untrained).
+Errors a user can fix end the command with a one-line message and exit status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import secrets
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import torch
+
+from wavenet.checkpoint import load_model
+from wavenet.errors import WavenetError
+
+log = logging.getLogger("wavenet")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="wavenet: %(levelname)s: %(message)s", stream=sys.stderr)
+    try:
+        return args.run(args)
+    except WavenetError as err:
+        print(f"wavenet: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("wavenet: interrupted", file=sys.stderr)
+        return 130
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="wavenet", description="Train, evaluate and run WaveNet models.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    info = sub.add_parser("info", help="describe a checkpoint: config, size, receptive field, speakers")
+    info.add_argument("checkpoint", metavar="CHECKPOINT", help="checkpoint directory or preset name")
+    info.add_argument("--json", action="store_true", help="print machine-readable JSON")
+    info.set_defaults(run=run_info)
+
+    gen = sub.add_parser("generate", help="generate a WAV file")
+    gen.add_argument("checkpoint", metavar="CHECKPOINT", help="checkpoint directory or preset name")
+    gen.add_argument("-o", "--output", required=True, type=Path, metavar="OUT.wav")
+    gen.add_argument("--speaker", default="0", help="speaker id or name (default 0)")
+    gen.add_argument("--seconds", type=float, default=1.0, help="length of the audio (default 1.0)")
+    gen.add_argument("--temperature", type=float, default=1.0, help="softmax temperature, > 0 (default 1.0)")
+    gen.add_argument("--seed", type=int, default=None, help="random seed (default: a random one, printed)")
+    gen.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
+    gen.add_argument("--backend", default="torch", help="generation backend (default torch)")
+    gen.set_defaults(run=run_generate)
+
+    bench = sub.add_parser("bench", help="measure generation speed of every backend side by side")
+    bench.add_argument("--model", default="ref20", help="checkpoint directory or preset (default ref20)")
+    bench.add_argument("--batch", default="1,16", help="comma-separated batch sizes (default 1,16)")
+    bench.add_argument("--seconds", type=float, default=0.25, help="audio per stream per repetition (default 0.25)")
+    bench.add_argument("--repeats", type=int, default=3, help="timed repetitions; the median is reported")
+    bench.add_argument("--naive-steps", type=int, default=8, help="samples per repetition for the naive generator")
+    bench.add_argument("--backends", default=None, help="comma-separated backends (default: all)")
+    bench.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
+    bench.add_argument("--json", type=Path, default=None, metavar="OUT", help="also write the results as JSON")
+    bench.set_defaults(run=run_bench)
+    return parser
+
+
+def run_info(args: argparse.Namespace) -> int:
+    ckpt = load_model(args.checkpoint)
+    cfg = ckpt.config
+    summary = {
+        "name": ckpt.name,
+        "trained": ckpt.trained,
+        "config": cfg.to_dict(),
+        "parameters": ckpt.model.parameter_count(),
+        "receptive_field_samples": cfg.receptive_field,
+        "receptive_field_ms": round(cfg.receptive_field_ms, 3),
+        "speakers": ckpt.speakers or {str(i): i for i in range(cfg.n_speakers)},
+        "metadata": ckpt.metadata,
+    }
+    if args.json:
+        print(json.dumps(summary, indent=2))
+        return 0
+    print(f"model: {ckpt.name}{'' if ckpt.trained else ' (preset: untrained, random weights)'}")
+    for key, value in cfg.to_dict().items():
+        print(f"  {key}: {value}")
+    print(f"parameters: {summary['parameters']:,}")
+    print(f"receptive field: {cfg.receptive_field} samples ({cfg.receptive_field_ms:.1f} ms at {cfg.sample_rate} Hz)")
+    print(ckpt.describe_speakers())
+    for key, value in ckpt.metadata.items():
+        print(f"{key}: {value}")
+    return 0
+
+
+def run_generate(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from wavenet.sampling import check_temperature
+    from wavenet.synthesis import num_samples, write_wav
+
+    device = _device(args.device)
+    ckpt = load_model(args.checkpoint, device)
+    samples = num_samples(args.seconds, ckpt.config.sample_rate)
+    speaker = ckpt.speaker_id(args.speaker)
+    check_temperature(args.temperature)
+    if args.seed is None:
+        args.seed = secrets.randbits(31)  # chosen here so that it can be printed
+    with tqdm(total=samples, unit="sample", unit_scale=True, desc="generating", file=sys.stderr) as bar:
+        write_wav(args.output, ckpt, samples, speaker, args.temperature, args.seed, args.backend, bar.update)
+    print(
+        f"wrote {args.output}: {samples} samples ({samples / ckpt.config.sample_rate:g} s), speaker {speaker}, seed {args.seed}"
+    )
+    return 0
+
+
+def run_bench(args: argparse.Namespace) -> int:
+    from wavenet.bench import format_table, machine_description, run_bench, write_json
+
+    device = _device(args.device)
+    ckpt = load_model(args.model, device)
+    try:
+        batches = [int(b) for b in args.batch.split(",")]
+    except ValueError:
+        raise WavenetError(f"--batch must be comma-separated integers, got {args.batch!r}") from None
+    if any(b < 1 for b in batches):
+        raise WavenetError(f"--batch sizes must be at least 1, got {args.batch!r}")
+    if args.repeats < 1 or args.naive_steps < 1 or not args.seconds > 0:
+        raise WavenetError("--repeats and --naive-steps must be at least 1 and --seconds positive")
+    backends = args.backends.split(",") if args.backends else None
+    machine = machine_description(device)
+    print(
+        f"model {ckpt.name}: receptive field {ckpt.config.receptive_field}; machine: {machine['cpu']}, "
+        f"{machine['cpu_cores']} cores, torch {machine['torch']} ({machine['torch_threads']} threads), {device}"
+    )
+    results = run_bench(ckpt, batches, args.seconds, args.repeats, args.naive_steps, backends)
+    print(format_table(results))
+    if args.json:
+        write_json(args.json, ckpt, results, device)
+        print(f"wrote {args.json}")
+    return 0
+
+
+def _device(name: str) -> torch.device:
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise WavenetError(f"unknown device {name!r}; use cpu or cuda") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise WavenetError("--device cuda: no CUDA device is available here")
+    if device.type not in ("cpu", "cuda"):
+        raise WavenetError(f"unsupported device {name!r}; use cpu or cuda")
+    return device
+
+
+if __name__ == "__main__":
+    sys.exit(main())

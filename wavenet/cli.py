@@ -3,6 +3,11 @@
     wavenet info CHECKPOINT
     wavenet generate CHECKPOINT -o OUT.wav [--speaker ID_OR_NAME] [--seconds S] [--temperature T] [--seed N]
     wavenet bench [--model ref20|CHECKPOINT] [--batch 1,16] [--seconds S] [--json OUT]
+    wavenet manifest {vctk,maestro,dir} ROOT -o MANIFEST.tsv
+    wavenet prepare MANIFEST OUT_DIR [--trim-silence] [--normalize] [--valid-fraction F] [--valid-speakers A,B]
+    wavenet train CONFIG [--resume] [dotted.key=value ...]
+    wavenet export RUN_DIR OUT_DIR [--checkpoint best|latest|FILE]
+    wavenet eval CHECKPOINT AUDIO... [--json] [--ngram-order N] [--baseline-data DIR_OR_MANIFEST]
 
 CHECKPOINT is a release checkpoint directory or a preset name (``debug``, ``ref20``: untrained).
 Errors a user can fix end the command with a one-line message and exit status 2.
@@ -28,7 +33,13 @@ log = logging.getLogger("wavenet")
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if args.command == "train":  # overrides may come after --resume, where argparse stops collecting them
+        unknown = [item for item in extra if item.startswith("-") or "=" not in item]
+        args.overrides += [item for item in extra if item not in unknown]
+        extra = unknown
+    if extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
     logging.basicConfig(level=logging.INFO, format="wavenet: %(levelname)s: %(message)s", stream=sys.stderr)
     try:
         return args.run(args)
@@ -70,6 +81,50 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
     bench.add_argument("--json", type=Path, default=None, metavar="OUT", help="also write the results as JSON")
     bench.set_defaults(run=run_bench)
+
+    manifest = sub.add_parser("manifest", help="list a corpus's audio files in a manifest")
+    manifest.add_argument("corpus", choices=["vctk", "maestro", "dir"], help="corpus layout")
+    manifest.add_argument("root", type=Path, help="the corpus's root folder")
+    manifest.add_argument("-o", "--output", type=Path, required=True, metavar="MANIFEST.tsv")
+    manifest.add_argument("--mic", type=int, default=1, choices=[1, 2], help="VCTK 0.92 microphone (default 1)")
+    manifest.add_argument("--speaker", default=None, help="dir: one speaker name for all files")
+    manifest.set_defaults(run=run_manifest)
+
+    prep = sub.add_parser("prepare", help="decode, resample and μ-law encode a manifest's audio for training")
+    prep.add_argument("manifest", type=Path)
+    prep.add_argument("out_dir", type=Path)
+    prep.add_argument("--sample-rate", type=int, default=16000)
+    prep.add_argument("--trim-silence", action="store_true", help="cut leading and trailing silence")
+    prep.add_argument("--trim-db", type=float, default=40.0, help="silence: this many dB below the loudest frame")
+    prep.add_argument("--normalize", action="store_true", help="scale every file to --target-dbfs RMS")
+    prep.add_argument("--target-dbfs", type=float, default=-20.0)
+    prep.add_argument("--valid-fraction", type=float, default=0.05, help="of each speaker's utterances")
+    prep.add_argument("--valid-speakers", default="", help="comma-separated speakers held out whole")
+    prep.add_argument("--seed", type=int, default=0)
+    prep.add_argument("--workers", type=int, default=2)
+    prep.set_defaults(run=run_prepare)
+
+    train = sub.add_parser("train", help="train a model (see recipes/)")
+    train.add_argument("config", type=Path, help="a recipe's YAML config")
+    train.add_argument("overrides", nargs="*", metavar="dotted.key=value", help="config overrides")
+    train.add_argument("--resume", action="store_true", help="continue the run in run_dir from its last checkpoint")
+    train.set_defaults(run=run_train)
+
+    export = sub.add_parser("export", help="write a release checkpoint from a training run")
+    export.add_argument("run_dir", type=Path)
+    export.add_argument("out_dir", type=Path)
+    export.add_argument("--checkpoint", default="best", help="best (default), latest, or a checkpoint file")
+    export.set_defaults(run=run_export)
+
+    ev = sub.add_parser("eval", help="bits per sample of audio under a model, beside unigram and n-gram baselines")
+    ev.add_argument("checkpoint", metavar="CHECKPOINT")
+    ev.add_argument("audio", nargs="+", metavar="AUDIO", help="audio files, directories or manifests (.tsv)")
+    ev.add_argument("--ngram-order", type=int, default=3)
+    ev.add_argument("--baseline-data", default=None, help="prepared-data dir or manifest to fit the baselines on")
+    ev.add_argument("--speaker", default=None, help="speaker for audio whose speaker the model does not know")
+    ev.add_argument("--device", default="cpu")
+    ev.add_argument("--json", action="store_true", help="print the report as JSON")
+    ev.set_defaults(run=run_eval)
     return parser
 
 
@@ -145,6 +200,72 @@ def run_bench(args: argparse.Namespace) -> int:
     if args.json:
         write_json(args.json, ckpt, results, device)
         print(f"wrote {args.json}")
+    return 0
+
+
+def run_manifest(args: argparse.Namespace) -> int:
+    from wavenet.data.corpora import directory_manifest, maestro_manifest, vctk_manifest
+    from wavenet.data.manifest import write_manifest
+
+    if args.corpus == "vctk":
+        utterances = vctk_manifest(args.root, args.mic)
+    elif args.corpus == "maestro":
+        utterances = maestro_manifest(args.root)
+    else:
+        utterances = directory_manifest(args.root, args.speaker)
+    write_manifest(args.output, utterances)
+    hours = sum(u.duration for u in utterances) / 3600
+    speakers = len({u.speaker for u in utterances})
+    print(f"wrote {args.output}: {len(utterances)} files, {speakers} speaker(s), {hours:.2f} h")
+    return 0
+
+
+def run_prepare(args: argparse.Namespace) -> int:
+    from wavenet.data.audio import AudioOptions
+    from wavenet.data.prepare import SplitOptions, prepare
+
+    audio = AudioOptions(
+        sample_rate=args.sample_rate,
+        trim_silence=args.trim_silence,
+        trim_db=args.trim_db,
+        normalize=args.normalize,
+        target_dbfs=args.target_dbfs,
+    )
+    held_out = tuple(s for s in args.valid_speakers.split(",") if s)
+    split = SplitOptions(valid_fraction=args.valid_fraction, valid_speakers=held_out, seed=args.seed)
+    summary = prepare(args.manifest, args.out_dir, audio, split, workers=args.workers)
+    for name, info in summary.splits.items():
+        print(f"{name}: {info['utterances']} utterances, {info['seconds'] / 3600:.3f} h, {info['speakers']} speakers")
+    print(f"{len(summary.speakers)} speakers; {len(summary.skipped)} file(s) skipped; wrote {args.out_dir}")
+    return 0
+
+
+def run_train(args: argparse.Namespace) -> int:
+    from wavenet.training.config import load_run_config
+    from wavenet.training.trainer import train
+
+    train(load_run_config(args.config, args.overrides), resume=args.resume)
+    return 0
+
+
+def run_export(args: argparse.Namespace) -> int:
+    from wavenet.training.export import export
+
+    source = export(args.run_dir, args.out_dir, args.checkpoint)
+    print(f"exported {source} to {args.out_dir}")
+    return 0
+
+
+def run_eval(args: argparse.Namespace) -> int:
+    from wavenet.evaluate import evaluate, format_report
+
+    ckpt = load_model(args.checkpoint, _device(args.device))
+    speaker = ckpt.speaker_id(args.speaker) if args.speaker is not None else None
+    report = evaluate(ckpt, args.audio, args.ngram_order, args.baseline_data, speaker)
+    if args.json:
+        print(json.dumps(report.as_dict(), indent=2))
+    else:
+        print(format_report(report, per_file=len(report.files) <= 50))
     return 0
 
 

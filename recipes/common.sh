@@ -1,0 +1,57 @@
+# Stages shared by every recipe; each recipe's run.sh sets its variables, defines its own
+# corpus and manifest stages, then calls run_stages "$@".
+#
+# Environment: WORK (where data, runs and outputs go; default work/RECIPE), WAVENET (the
+# wavenet command; default wavenet), PYTHON (default python3).
+set -euo pipefail
+
+: "${WAVENET:=wavenet}"
+: "${PYTHON:=python3}"
+recipe_dir=$(cd "$(dirname "${BASH_SOURCE[1]}")" && pwd)
+recipe=$(basename "$recipe_dir")
+work=${WORK:-work/$recipe}
+prepare_args=()     # extra options for `wavenet prepare`
+train_args=()       # extra dotted.key=value overrides for `wavenet train`
+generate_speakers=(0)
+generate_seconds=2
+
+log() { echo "[$recipe] $*" >&2; }
+
+stage_prepare() {
+    log "prepare: $work/manifest.tsv -> $work/data"
+    $WAVENET prepare "$work/manifest.tsv" "$work/data" "${prepare_args[@]}"
+}
+
+stage_train() {
+    log "train: run directory $work/run (resumes if it holds checkpoints)"
+    $WAVENET train "$recipe_dir/config.yaml" --resume data.dir="$work/data" run_dir="$work/run" "${train_args[@]}"
+    $WAVENET export "$work/run" "$work/model"
+}
+
+stage_eval() {
+    local split=valid
+    [[ -f "$work/data/valid.tsv" ]] || split=train
+    log "eval: $work/model on $work/data/$split.tsv"
+    $WAVENET eval "$work/model" "$work/data/$split.tsv" --baseline-data "$work/data" | tee "$work/eval.md"
+}
+
+stage_generate() {
+    mkdir -p "$work/samples"
+    for speaker in "${generate_speakers[@]}"; do
+        $WAVENET generate "$work/model" -o "$work/samples/speaker-$speaker.wav" \
+            --speaker "$speaker" --seconds "$generate_seconds" --seed 1
+    done
+}
+
+run_stages() {
+    local stages=("$@")
+    [[ ${#stages[@]} -gt 0 ]] || stages=("${default_stages[@]}")
+    mkdir -p "$work"
+    for stage in "${stages[@]}"; do
+        if ! declare -F "stage_$stage" >/dev/null; then
+            echo "unknown stage '$stage'; stages: ${default_stages[*]}" >&2
+            exit 2
+        fi
+        "stage_$stage"
+    done
+}

@@ -1,0 +1,330 @@
+"""The training loop: ``wavenet train CONFIG [--resume] [dotted.key=value ...]``.
+
+Launch commands:
+
+    wavenet train recipes/debug/config.yaml data.dir=DATA run_dir=RUN            # CPU or one GPU
+    torchrun --standalone --nproc_per_node=8 -m wavenet train CONFIG ...         # 8 GPUs, NCCL
+    torchrun --standalone --nproc_per_node=2 -m wavenet train CONFIG train.device=cpu   # 2 CPU processes, gloo
+    torchrun --nnodes=2 --node_rank=N --rdzv_endpoint=HOST:29500 --nproc_per_node=8 -m wavenet train CONFIG
+
+Each process trains on its own crops (``data.batch_size`` per process); DistributedDataParallel
+averages the gradients, so all processes hold the same weights after every step. Only the main
+process logs and writes checkpoints.
+
+A run is a pure function of its config: the crops of every step derive from (seed, step, rank),
+and ``--resume`` restores the model, optimiser, schedule, grad scaler, EMA, step and RNG states,
+so a run killed at any point and resumed reaches the same weights as one never interrupted.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import random
+import time
+import zlib
+from contextlib import nullcontext
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch.nn.parallel import DistributedDataParallel
+
+from wavenet.configfile import to_yaml
+from wavenet.data.dataset import IGNORE, CropSampler, PreparedData
+from wavenet.errors import WavenetError
+from wavenet.files import atomic_write_text
+from wavenet.generate import CachedGenerator
+from wavenet.model import WaveNet
+from wavenet.mulaw import decode
+from wavenet.training import checkpoints, distributed
+from wavenet.training.config import RunConfig
+from wavenet.training.logger import RunLogger
+from wavenet.training.optim import EMA, build_optimizer, build_scheduler
+
+log = logging.getLogger(__name__)
+
+LN2 = math.log(2)
+
+
+def loss_sum(
+    model: torch.nn.Module, inputs: torch.Tensor, targets: torch.Tensor, speakers: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Summed cross-entropy in nats over the targets that count, and how many there were."""
+    logits = model(inputs, speakers)  # (B, classes, T)
+    total = F.cross_entropy(logits.float(), targets, ignore_index=IGNORE, reduction="sum")
+    return total, (targets != IGNORE).sum()
+
+
+def rng_state() -> dict[str, Any]:
+    """Global RNG states, as tensors and plain values (what ``weights_only`` loading accepts)."""
+    kind, key, pos, has_gauss, gauss = np.random.get_state(legacy=True)
+    state = {
+        "torch": torch.get_rng_state(),
+        "python": random.getstate(),
+        "numpy": {"kind": kind, "key": torch.from_numpy(key.astype(np.int64)), "pos": pos, "gauss": (has_gauss, gauss)},
+    }
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def set_rng_state(state: dict[str, Any]) -> None:
+    torch.set_rng_state(state["torch"])
+    random.setstate(state["python"])
+    numpy = state["numpy"]
+    np.random.set_state((numpy["kind"], numpy["key"].numpy().astype(np.uint32), numpy["pos"], *numpy["gauss"]))
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def parameter_checksum(model: torch.nn.Module) -> int:
+    """A CRC of every weight's bytes: equal across processes exactly when they train in step."""
+    crc = 0
+    for p in model.parameters():
+        crc = zlib.crc32(p.detach().cpu().numpy().tobytes(), crc)
+    return crc
+
+
+class Trainer:
+    def __init__(self, config: RunConfig, resume: bool = False) -> None:
+        self.config = config
+        self.ctx = distributed.setup(config.train.device)
+        if config.train.threads:
+            torch.set_num_threads(config.train.threads)
+        self.run_dir = Path(config.run_dir)
+        self.data = PreparedData(Path(config.data.dir))
+        self.model_config = config.model_config(len(self.data.speakers), self.data.sample_rate, self.data.mu)
+        rf = self.model_config.receptive_field
+        self.crop = round(config.data.crop_seconds * self.data.sample_rate)
+        if config.data.skip_context and self.crop <= rf:
+            raise WavenetError(
+                f"data.crop_seconds: a crop of {self.crop} samples leaves no target with its full receptive "
+                f"field of {rf} samples; make crops longer than {rf / self.data.sample_rate:.3f} s"
+            )
+        seed = config.train.seed
+        self.sampler = CropSampler(
+            self.data.split("train"), self.crop, rf, self.data.mu, seed, config.data.skip_context
+        )
+        valid_name = "valid" if "valid" in self.data.split_names else "train"
+        valid_sampler = CropSampler(
+            self.data.split(valid_name), self.crop, rf, self.data.mu, seed, config.data.skip_context
+        )
+        self.valid_batches = valid_sampler.fixed_batches(config.data.valid_crops, config.data.batch_size)
+        if valid_name == "train":
+            log.warning("the data has no valid split; validation uses fixed crops of the training split")
+
+        torch.manual_seed(seed)
+        self.model = WaveNet(self.model_config).to(self.ctx.device)
+        self.ema = EMA(self.model, config.train.ema_decay) if config.train.ema_decay > 0 else None
+        self.optimizer = build_optimizer(self.model, config.optim)
+        self.scheduler = build_scheduler(self.optimizer, config.train.steps, config.optim)
+        precision = config.train.precision
+        if precision == "fp16" and self.ctx.device.type != "cuda":
+            raise WavenetError("train.precision fp16 needs CUDA; on CPU use bf16 or fp32")
+        self.autocast_dtype = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}[precision]
+        self.scaler = torch.amp.GradScaler("cuda", enabled=precision == "fp16")
+        self.step = 0
+        self.best_valid = math.inf
+        self.train_seconds = 0.0
+        self._resume_or_start(resume)
+        self.net = (
+            DistributedDataParallel(
+                self.model, device_ids=[self.ctx.device.index] if self.ctx.device.type == "cuda" else None
+            )
+            if self.ctx.distributed
+            else self.model
+        )
+
+    def _resume_or_start(self, resume: bool) -> None:
+        existing = checkpoints.step_checkpoints(self.run_dir)
+        if existing and not resume:
+            raise WavenetError(
+                f"{self.run_dir} already holds checkpoints (newest {existing[-1].name}); "
+                "pass --resume to continue that run, or choose another run_dir"
+            )
+        state = checkpoints.load_latest(self.run_dir) if resume else None
+        if state is None:
+            if resume:
+                log.info("nothing to resume in %s: starting from step 0", self.run_dir)
+            return
+        if state["model_config"] != self.model_config.to_dict():
+            raise WavenetError(
+                f"{self.run_dir}: the checkpoint's model config differs from this config's model section"
+            )
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.scheduler.load_state_dict(state["scheduler"])
+        self.scaler.load_state_dict(state["scaler"])
+        if self.ema is not None and state.get("ema") is not None:
+            self.ema.load_state_dict(state["ema"])
+        set_rng_state(state["rng"])
+        self.step = state["step"]
+        self.best_valid = state["best_valid"]
+        self.train_seconds = state["train_seconds"]
+        log.info("resumed %s at step %d", self.run_dir, self.step)
+
+    def state(self) -> dict[str, Any]:
+        return {
+            "step": self.step,
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict(),
+            "scaler": self.scaler.state_dict(),
+            "ema": self.ema.state_dict() if self.ema is not None else None,
+            "rng": rng_state(),
+            "best_valid": self.best_valid,
+            "train_seconds": self.train_seconds,
+            "model_config": self.model_config.to_dict(),
+            "speakers": self.data.speakers,
+            "data": {
+                "dir": str(self.data.directory.resolve()),
+                "audio": self.data.meta["audio"],
+                "splits": self.data.meta["splits"],
+            },
+            "config": to_yaml(self.config),
+        }
+
+    def _autocast(self):
+        if self.autocast_dtype is None:
+            return nullcontext()
+        return torch.autocast(self.ctx.device.type, dtype=self.autocast_dtype)
+
+    def train_step(self) -> tuple[torch.Tensor, torch.Tensor]:
+        cfg = self.config
+        inputs, targets, speakers = (
+            t.to(self.ctx.device, non_blocking=True)
+            for t in self.sampler.batch(self.step, cfg.data.batch_size, self.ctx.rank)
+        )
+        self.net.train()
+        with self._autocast():
+            total, count = loss_sum(self.net, inputs, targets, speakers)
+        loss = total / count.clamp(min=1)
+        self.optimizer.zero_grad(set_to_none=True)
+        self.scaler.scale(loss).backward()
+        self.scaler.unscale_(self.optimizer)
+        max_norm = cfg.optim.grad_clip if cfg.optim.grad_clip > 0 else math.inf
+        grad_norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), max_norm)
+        self.scaler.step(self.optimizer)
+        self.scaler.update()
+        self.scheduler.step()
+        if self.ema is not None:
+            self.ema.update(self.model)
+        return loss.detach(), grad_norm.detach()
+
+    @torch.no_grad()
+    def validate(self) -> float:
+        """Mean validation loss in nats over the fixed crops, with the weights export would use."""
+        model = self.ema.model if self.ema is not None else self.model
+        model.eval()
+        total = torch.zeros((), device=self.ctx.device, dtype=torch.float64)
+        count = torch.zeros((), device=self.ctx.device, dtype=torch.float64)
+        for batch in self.valid_batches:
+            inputs, targets, speakers = (t.to(self.ctx.device) for t in batch)
+            with self._autocast():
+                batch_total, batch_count = loss_sum(model, inputs, targets, speakers)
+            total += batch_total
+            count += batch_count
+        return (total / count.clamp(min=1)).item()
+
+    def sample_audio(self) -> np.ndarray:
+        model = self.ema.model if self.ema is not None else self.model
+        generator = CachedGenerator(model, 1)
+        generator.reset(0, speaker=0, seed=self.config.train.seed)
+        codes = generator.generate(round(self.config.train.eval_audio_seconds * self.data.sample_rate))[0]
+        return decode(codes, self.data.mu)
+
+    def save_checkpoint(self) -> None:
+        if self.ctx.is_main:
+            checkpoints.save_step(self.run_dir, self.step, self.state(), self.config.train.keep_last)
+        distributed.barrier(self.ctx)
+
+    def run(self) -> None:
+        cfg = self.config
+        if self.ctx.is_main:
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+            resolved = to_yaml(cfg)
+            atomic_write_text(self.run_dir / "config.yaml", resolved)
+            log.info("resolved config (saved in %s):\n%s", self.run_dir / "config.yaml", resolved.rstrip())
+            log.info(
+                "model: %d parameters, receptive field %d samples; %d process(es) on %s; %d speakers",
+                self.model.parameter_count(),
+                self.model_config.receptive_field,
+                self.ctx.world_size,
+                self.ctx.device,
+                len(self.data.speakers),
+            )
+        logger = RunLogger(self.run_dir, self.step, cfg.train.steps, self.ctx.is_main)
+        samples_per_step = cfg.data.batch_size * self.crop * self.ctx.world_size
+        window_loss = torch.zeros((), device=self.ctx.device, dtype=torch.float64)
+        window_steps, window_start = 0, time.perf_counter()
+        try:
+            while self.step < cfg.train.steps:
+                loss, grad_norm = self.train_step()
+                self.step += 1
+                window_loss += loss
+                window_steps += 1
+                if self.step % cfg.train.log_every == 0 or self.step == cfg.train.steps:
+                    mean = distributed.mean_across(window_loss / window_steps, self.ctx).item()
+                    if not math.isfinite(mean):
+                        raise WavenetError(
+                            f"the training loss became {mean} by step {self.step}; resume from the last "
+                            "checkpoint with a lower optim.lr or a smaller optim.grad_clip"
+                        )
+                    elapsed = time.perf_counter() - window_start
+                    self.train_seconds += elapsed
+                    speed = samples_per_step * window_steps / elapsed
+                    lr = self.scheduler.get_last_lr()[0]
+                    logger.scalars(
+                        self.step,
+                        "train",
+                        {
+                            "loss": mean,
+                            "bits_per_sample": mean / LN2,
+                            "lr": lr,
+                            "grad_norm": grad_norm.item(),
+                            "samples_per_s": speed,
+                        },
+                    )
+                    logger.progress(window_steps, loss=f"{mean:.3f}", bits=f"{mean / LN2:.3f}", speed=f"{speed:,.0f}/s")
+                    window_loss.zero_()
+                    window_steps, window_start = 0, time.perf_counter()
+                if self.step % cfg.train.eval_every == 0 or self.step == cfg.train.steps:
+                    self.evaluate(logger)
+                if self.step % cfg.train.checkpoint_every == 0 or self.step == cfg.train.steps:
+                    self.save_checkpoint()
+            self.report_sync(logger)
+        finally:
+            logger.close()
+            distributed.teardown(self.ctx)
+
+    def evaluate(self, logger: RunLogger) -> None:
+        valid = self.validate()  # every process evaluates the same crops with the same weights
+        if not self.ctx.is_main:
+            return
+        improved = valid < self.best_valid
+        if improved:
+            self.best_valid = valid
+        logger.scalars(
+            self.step,
+            "valid",
+            {"loss": valid, "bits_per_sample": valid / LN2, "best_bits_per_sample": self.best_valid / LN2},
+        )
+        logger.message(f"step {self.step}: validation {valid / LN2:.4f} bits/sample{' (best)' if improved else ''}")
+        if improved:
+            checkpoints.save(checkpoints.checkpoint_dir(self.run_dir) / "best.pt", self.state())
+        if self.config.train.eval_audio_seconds > 0:
+            logger.audio(self.step, "generated/speaker0", self.sample_audio(), self.data.sample_rate)
+
+    def report_sync(self, logger: RunLogger) -> None:
+        """Log every process's weight checksum: under DDP they must all be equal."""
+        sums = distributed.gather_objects(parameter_checksum(self.model), self.ctx)
+        logger.scalars(self.step, "sync", {"world_size": self.ctx.world_size, "checksums": sums})
+        if len(set(sums)) > 1:
+            raise WavenetError(f"processes ended with different weights (checksums {sums})")
+
+
+def train(config: RunConfig, resume: bool = False) -> None:
+    Trainer(config, resume).run()

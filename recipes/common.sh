@@ -32,7 +32,8 @@ stage_eval() {
     local split=valid
     [[ -f "$work/data/valid.tsv" ]] || split=train
     log "eval: $work/model on $work/data/$split.tsv"
-    $WAVENET eval "$work/model" "$work/data/$split.tsv" --baseline-data "$work/data" | tee "$work/eval.md"
+    $WAVENET eval "$work/model" "$work/data/$split.tsv" --baseline-data "$work/data" \
+        --save-json "$work/eval.json" | tee "$work/eval.md"
 }
 
 stage_generate() {

@@ -49,3 +49,17 @@ def random_model(config: WaveNetConfig, seed: int = 0) -> WaveNet:
 @pytest.fixture(params=list(SHAPES), ids=list(SHAPES))
 def model(request) -> WaveNet:
     return random_model(SHAPES[request.param])
+
+
+def write_tone(path, seconds: float = 0.5, rate: int = 16000, f0: float = 220.0, channels: int = 1, level: float = 0.3):
+    """A sine tone file, for tests that need real audio files."""
+    import numpy as np
+    import soundfile as sf
+
+    t = np.arange(int(seconds * rate)) / rate
+    audio = (level * np.sin(2 * np.pi * f0 * t)).astype("float32")
+    if channels > 1:
+        audio = np.stack([audio] * channels, axis=1)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sf.write(path, audio, rate, subtype="PCM_16")
+    return path

@@ -124,6 +124,7 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--speaker", default=None, help="speaker for audio whose speaker the model does not know")
     ev.add_argument("--device", default="cpu")
     ev.add_argument("--json", action="store_true", help="print the report as JSON")
+    ev.add_argument("--save-json", type=Path, default=None, metavar="FILE", help="also write the report as JSON")
     ev.set_defaults(run=run_eval)
     return parser
 
@@ -262,6 +263,8 @@ def run_eval(args: argparse.Namespace) -> int:
     ckpt = load_model(args.checkpoint, _device(args.device))
     speaker = ckpt.speaker_id(args.speaker) if args.speaker is not None else None
     report = evaluate(ckpt, args.audio, args.ngram_order, args.baseline_data, speaker)
+    if args.save_json:
+        args.save_json.write_text(json.dumps(report.as_dict(), indent=2) + "\n", encoding="utf-8")
     if args.json:
         print(json.dumps(report.as_dict(), indent=2))
     else:

@@ -110,6 +110,11 @@ def _check_type(value: Any, hint: Any, where: str, key: str) -> Any:
     if hint is float:
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             return float(value)
+        if isinstance(value, str):  # YAML 1.1 reads 1e-3 (no dot) as a string
+            try:
+                return float(value)
+            except ValueError:
+                pass
         raise WavenetError(f"{where}: {key} must be a number, got {value!r}")
     if hint is str:
         if isinstance(value, str):

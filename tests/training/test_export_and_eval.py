@@ -1,0 +1,75 @@
+import json
+
+import numpy as np
+import pytest
+
+from wavenet.checkpoint import load_release
+from wavenet.cli import main
+from wavenet.data.manifest import read_manifest
+from wavenet.errors import WavenetError
+from wavenet.evaluate import evaluate, format_report, model_log2_probs
+from wavenet.training.config import load_run_config
+from wavenet.training.export import export
+from wavenet.training.trainer import train
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory, prepared):
+    from tests.training.conftest import CONFIG
+
+    root = tmp_path_factory.mktemp("run")
+    (root / "config.yaml").write_text(CONFIG.format(data=prepared, schedule="cosine"))
+    train(load_run_config(root / "config.yaml", [f"run_dir={root / 'run'}", "train.steps=40", "optim.lr=0.01"]))
+    export(root / "run", root / "model")
+    return root / "model"
+
+
+def test_export_writes_a_loadable_release_with_ema_weights(trained, prepared):
+    ckpt = load_release(trained)
+    assert ckpt.speakers == {"ann": 0, "ben": 1, "cat": 2}
+    assert ckpt.config.n_speakers == 3
+    meta = ckpt.metadata
+    assert meta["steps"] == 40 and meta["weights"] == "ema" and meta["valid_bits_per_sample"] < 8
+    assert meta["data_dir"] == str(prepared.resolve())
+    assert meta["audio"]["sample_rate"] == 16000
+
+
+def test_export_choices(tmp_path, trained):
+    run_dir = trained.parent / "run"
+    export(run_dir, tmp_path / "latest", "latest")
+    assert load_release(tmp_path / "latest").metadata["steps"] == 40
+    with pytest.raises(WavenetError, match="no such checkpoint"):
+        export(run_dir, tmp_path / "x", str(tmp_path / "nope.pt"))
+    with pytest.raises(WavenetError, match="no step checkpoints"):
+        export(tmp_path, tmp_path / "x", "latest")
+
+
+def test_model_scores_every_sample_with_full_context(trained):
+    ckpt = load_release(trained)
+    codes = np.random.default_rng(0).integers(0, 256, 500)
+    whole = model_log2_probs(ckpt.model, codes, speaker=1, chunk=10_000)
+    chunked = model_log2_probs(ckpt.model, codes, speaker=1, chunk=37)  # chunks overlap by the receptive field
+    assert whole.shape == (500,)
+    np.testing.assert_allclose(whole, chunked, atol=1e-4)
+
+
+def test_eval_reports_model_and_baselines(trained, prepared):
+    ckpt = load_release(trained)
+    report = evaluate(ckpt, [str(prepared / "valid.tsv")], ngram_order=3)
+    assert len(report.files) == 3
+    assert {f.speaker for f in report.files} == {0, 1, 2}  # speakers from the manifest
+    total = report.as_dict()["bits_per_sample"]
+    assert total["model_bits"] < total["unigram_bits"]  # 40 steps learn something on tones
+    assert 0 < total["ngram_bits"] < total["unigram_bits"] <= 8
+    assert "3-gram" in format_report(report)
+
+
+def test_eval_cli_json_and_errors(trained, prepared, capsys, tmp_path):
+    files = [u.path for u in read_manifest(prepared / "valid.tsv")]
+    assert main(["eval", str(trained), str(files[0]), str(files[0].parent), "--json", "--speaker", "ben"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["files"][0]["speaker"] == 1 and report["samples"] > 0
+    assert main(["eval", str(trained), str(tmp_path / "none.wav")]) == 2
+    assert "none.wav: no such file or directory" in capsys.readouterr().err
+    assert main(["eval", "debug", str(files[0])]) == 2
+    assert "no data to fit the baselines on" in capsys.readouterr().err

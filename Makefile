@@ -1,6 +1,6 @@
 # Everything runs inside a virtual environment that `make` creates on first use.
+#   make serve   install (first time) and run the server on the bundled models
 #   make test    install (first time) and run the default test suite
-#   make demo    install (first time) and generate demo.wav
 #   make bench   measure generation speed, every backend side by side
 #
 # TORCH picks the PyTorch build. The default takes the CPU build of torch 2.13.0; on a CUDA
@@ -13,7 +13,7 @@ TORCH ?= torch==2.13.0
 TORCH_INDEX ?=
 PYTEST_ARGS ?=
 
-.PHONY: install test test-all demo bench lint clean
+.PHONY: install test-deps test test-all serve demo bench lint clean
 
 install: $(VENV)/.installed
 
@@ -24,11 +24,22 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $@
 
+# Debian packages some tests need (needs root): the offline recipes' tools (espeak-ng, MBROLA,
+# flite, Asterisk prompts, fluidsynth and a soundfont) and Chromium for the web page test.
+# Those tests skip without them, except in CI, which installs them first.
+test-deps: install
+	PYTHON=$(BIN)/python bash recipes/speech_offline/run.sh deps
+	PYTHON=$(BIN)/python bash recipes/piano_offline/run.sh deps
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver
+
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 test-all: install
 	$(BIN)/python -m pytest -m "" $(PYTEST_ARGS)
+
+serve: install
+	$(BIN)/wavenet serve
 
 demo: install
 	$(BIN)/wavenet generate ref20 -o demo.wav --seconds 2 --seed 1
@@ -37,8 +48,8 @@ bench: install
 	$(BIN)/wavenet bench --model ref20 --batch 1,16 --json bench/latest.json
 
 lint: install
-	$(BIN)/ruff check wavenet tests
-	$(BIN)/ruff format --check wavenet tests
+	$(BIN)/ruff check wavenet service recipes tests
+	$(BIN)/ruff format --check wavenet service recipes tests
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache demo.wav

@@ -2,7 +2,9 @@
 # corpus and manifest stages, then calls run_stages "$@".
 #
 # Environment: WORK (where data, runs and outputs go; default work/RECIPE), WAVENET (the
-# wavenet command; default wavenet), PYTHON (default python3).
+# wavenet command; default wavenet), PYTHON (default python3), TRAIN_OVERRIDES (extra
+# space-separated dotted.key=value settings for training, e.g. "train.steps=1000 optim.lr=5e-4"),
+# EVAL_SPLIT (the prepared split that eval scores; default valid).
 set -euo pipefail
 
 : "${WAVENET:=wavenet}"
@@ -11,26 +13,26 @@ recipe_dir=$(cd "$(dirname "${BASH_SOURCE[1]}")" && pwd)
 recipe=$(basename "$recipe_dir")
 work=${WORK:-work/$recipe}
 prepare_args=()     # extra options for `wavenet prepare`
-train_args=()       # extra dotted.key=value overrides for `wavenet train`
+read -r -a train_args <<< "${TRAIN_OVERRIDES:-}"   # extra dotted.key=value overrides for `wavenet train`
 generate_speakers=(0)
-generate_seconds=2
+generate_seconds=2   # a recipe may change it; GENERATE_SECONDS in the environment wins
 
 log() { echo "[$recipe] $*" >&2; }
 
 stage_prepare() {
     log "prepare: $work/manifest.tsv -> $work/data"
-    $WAVENET prepare "$work/manifest.tsv" "$work/data" "${prepare_args[@]}"
+    $WAVENET prepare "$work/manifest.tsv" "$work/data" ${prepare_args[@]+"${prepare_args[@]}"}
 }
 
 stage_train() {
     log "train: run directory $work/run (resumes if it holds checkpoints)"
-    $WAVENET train "$recipe_dir/config.yaml" --resume data.dir="$work/data" run_dir="$work/run" "${train_args[@]}"
+    $WAVENET train "$recipe_dir/config.yaml" --resume data.dir="$work/data" run_dir="$work/run" ${train_args[@]+"${train_args[@]}"}
     $WAVENET export "$work/run" "$work/model"
 }
 
 stage_eval() {
-    local split=valid
-    [[ -f "$work/data/valid.tsv" ]] || split=train
+    local split=${EVAL_SPLIT:-valid}
+    [[ -f "$work/data/$split.tsv" ]] || split=train
     log "eval: $work/model on $work/data/$split.tsv"
     $WAVENET eval "$work/model" "$work/data/$split.tsv" --baseline-data "$work/data" \
         --save-json "$work/eval.json" | tee "$work/eval.md"
@@ -40,7 +42,7 @@ stage_generate() {
     mkdir -p "$work/samples"
     for speaker in "${generate_speakers[@]}"; do
         $WAVENET generate "$work/model" -o "$work/samples/speaker-$speaker.wav" \
-            --speaker "$speaker" --seconds "$generate_seconds" --seed 1
+            --speaker "$speaker" --seconds "${GENERATE_SECONDS:-$generate_seconds}" --seed 1
     done
 }
 

@@ -162,3 +162,31 @@ def test_bad_arguments_are_errors():
         make_generator(model, 1, "nope")
     with pytest.raises(WavenetError, match="batch"):
         CachedGenerator(model, 0)
+
+
+@pytest.mark.parametrize("generator_cls", [CachedGenerator, NaiveGenerator])
+def test_a_moved_stream_continues_as_if_it_had_not_moved(model, generator_cls):
+    still = generator_cls(model, 3)
+    still.reset(2, speaker=model.config.n_speakers - 1, seed=8, temperature=0.9)
+    expected = still.generate(40)[2]
+    moving = generator_cls(model, 3)
+    moving.reset(0, seed=1)
+    moving.reset(2, speaker=model.config.n_speakers - 1, seed=8, temperature=0.9)
+    first = moving.generate(15)[2]
+    moving.move(2, 0)  # slot 0's stream is dropped, slot 2's takes its place
+    assert moving.active == [True, False, False]
+    second = moving.generate(25, active=1)[0]
+    assert np.array_equal(np.concatenate([first, second]), expected)
+
+
+def test_generating_only_the_first_slots(model):
+    full = CachedGenerator(model, 4)
+    part = CachedGenerator(model, 4)
+    for g in (full, part):
+        g.reset(0, seed=5)
+        g.reset(1, seed=6, speaker=model.config.n_speakers - 1)
+    assert np.array_equal(full.generate(30)[:2], part.generate(30, active=2))
+    with pytest.raises(WavenetError, match="slots from 1 on hold streams"):
+        part.generate(5, active=1)
+    with pytest.raises(WavenetError, match="active slots must be in"):
+        part.generate(5, active=5)

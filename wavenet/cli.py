@@ -8,6 +8,7 @@
     wavenet train CONFIG [--resume] [dotted.key=value ...]
     wavenet export RUN_DIR OUT_DIR [--checkpoint best|latest|FILE]
     wavenet eval CHECKPOINT AUDIO... [--json] [--ngram-order N] [--baseline-data DIR_OR_MANIFEST]
+    wavenet serve [CHECKPOINT ...] [--host 127.0.0.1] [--port 8000] [--max-batch N] [--device cpu|cuda]
 
 CHECKPOINT is a release checkpoint directory or a preset name (``debug``, ``ref20``: untrained).
 Errors a user can fix end the command with a one-line message and exit status 2.
@@ -68,7 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--temperature", type=float, default=1.0, help="softmax temperature, > 0 (default 1.0)")
     gen.add_argument("--seed", type=int, default=None, help="random seed (default: a random one, printed)")
     gen.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
-    gen.add_argument("--backend", default="torch", help="generation backend (default torch)")
+    gen.add_argument("--backend", default="auto", help="generation backend (default: the fastest available)")
     gen.set_defaults(run=run_generate)
 
     bench = sub.add_parser("bench", help="measure generation speed of every backend side by side")
@@ -126,6 +127,18 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--json", action="store_true", help="print the report as JSON")
     ev.add_argument("--save-json", type=Path, default=None, metavar="FILE", help="also write the report as JSON")
     ev.set_defaults(run=run_eval)
+
+    serve = sub.add_parser("serve", help="run the HTTP synthesis server (settings also from WAVENET_* variables)")
+    serve.add_argument("models", nargs="*", metavar="CHECKPOINT", help="default: every model in checkpoints/")
+    serve.add_argument("--host", default=None, help="default 127.0.0.1 (WAVENET_HOST)")
+    serve.add_argument("--port", type=int, default=None, help="default 8000 (WAVENET_PORT)")
+    serve.add_argument("--max-batch", type=int, default=None, help="streams per model generated together (default 16)")
+    serve.add_argument(
+        "--queue-size", type=int, default=None, help="requests waiting for a slot before 429 (default 64)"
+    )
+    serve.add_argument("--device", default=None, help="cpu or cuda (WAVENET_DEVICE)")
+    serve.add_argument("--backend", default=None, help="generation backend (default auto: the fastest)")
+    serve.set_defaults(run=run_serve)
     return parser
 
 
@@ -269,6 +282,42 @@ def run_eval(args: argparse.Namespace) -> int:
         print(json.dumps(report.as_dict(), indent=2))
     else:
         print(format_report(report, per_file=len(report.files) <= 50))
+    return 0
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+    from pydantic import ValidationError
+    from wavenet_service.app import create_app, load_checkpoints
+    from wavenet_service.settings import Settings
+
+    given = {
+        "models": args.models or None,
+        "host": args.host,
+        "port": args.port,
+        "max_batch": args.max_batch,
+        "queue_size": args.queue_size,
+        "device": args.device,
+        "backend": args.backend,
+    }
+    try:
+        settings = Settings(**{k: v for k, v in given.items() if v is not None})
+    except ValidationError as err:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in err.errors())
+        raise WavenetError(f"server settings: {problems}") from None
+    _device(settings.device)
+    log.info("server settings:\n%s", settings.describe())
+    checkpoints = load_checkpoints(settings)  # here, so that a bad checkpoint is a one-line error
+    app = create_app(settings, checkpoints)
+    # On SIGTERM uvicorn stops accepting, lets streams in flight finish for shutdown_timeout, then
+    # cancels them; the lifespan then stops the generation loops.
+    uvicorn.run(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_level="info",
+        timeout_graceful_shutdown=settings.shutdown_timeout,
+    )
     return 0
 
 

@@ -2,7 +2,10 @@
 
 A slot holds one stream, with its own speaker, temperature and seed; :meth:`SlotGenerator.reset`
 starts a new stream in a slot between steps while the other slots keep running, which is how
-the server batches many requests into one loop. Two generators share this interface:
+the server batches many requests into one loop. Work can be limited to the first k slots
+(``generate(n, active=k)``), and :meth:`SlotGenerator.move` copies a stream from one slot to
+another, so a server keeps its streams packed at the front and pays only for those. Two
+generators share this interface:
 
 - :class:`CachedGenerator`, the "Fast WaveNet" algorithm (Paine et al. 2016, arXiv:1611.09482):
   each layer keeps a ring buffer of the past inputs its dilated convolution reads, so a sample
@@ -77,37 +80,67 @@ class SlotGenerator:
         """Mark a slot free; it keeps computing until reset, but draws no more uniforms."""
         self._streams[slot] = None
 
-    def draw_uniforms(self, n: int) -> torch.Tensor:
-        """The next n uniforms of every slot, (B, n) on the device; 0.5 for inactive slots."""
-        uniforms = np.full((self.batch_size, n), 0.5, dtype=np.float32)
-        for slot, stream in enumerate(self._streams):
+    @torch.inference_mode()
+    def move(self, src: int, dst: int) -> None:
+        """Move the stream in slot ``src`` to slot ``dst`` (which loses its stream); ``src`` becomes free.
+
+        The stream continues in ``dst`` exactly as it would have in ``src``.
+        """
+        for slot in (src, dst):
+            if not 0 <= slot < self.batch_size:
+                raise WavenetError(f"slot must be in [0, {self.batch_size - 1}], got {slot}")
+        if src == dst:
+            return
+        self._streams[dst], self._streams[src] = self._streams[src], None
+        for tensor in (self._temperature, self._speaker, self._last):
+            tensor[dst] = tensor[src]
+        self._move_state(src, dst)
+
+    def draw_uniforms(self, n: int, active: int | None = None) -> torch.Tensor:
+        """The next n uniforms of the first ``active`` slots, (active, n) on the device; 0.5 for free slots."""
+        active = self.batch_size if active is None else active
+        uniforms = np.full((active, n), 0.5, dtype=np.float32)
+        for slot, stream in enumerate(self._streams[:active]):
             if stream is not None:
                 uniforms[slot] = stream.draw(n)
         return torch.from_numpy(uniforms).to(self.device, non_blocking=True)
 
     @torch.inference_mode()
-    def generate(self, n: int) -> np.ndarray:
-        """Advance every slot by n samples; returns the codes drawn, (B, n) int64, on the host."""
+    def generate(self, n: int, active: int | None = None) -> np.ndarray:
+        """Advance the first ``active`` slots (default: all) by n samples; returns their codes, (active, n) int64.
+
+        Slots beyond ``active`` must hold no stream: they do not compute, and their state is
+        lost (a reset restores it).
+        """
         if n < 1:
             raise WavenetError(f"number of samples must be at least 1, got {n}")
-        codes = self.run(self.draw_uniforms(n))
+        active = self.batch_size if active is None else active
+        if not 1 <= active <= self.batch_size:
+            raise WavenetError(f"active slots must be in [1, {self.batch_size}], got {active}")
+        if any(stream is not None for stream in self._streams[active:]):
+            raise WavenetError(f"slots from {active} on hold streams; move them below {active} or release them")
+        codes = self.run(self.draw_uniforms(n, active))
         return codes.cpu().numpy()
 
     def run(self, uniforms: torch.Tensor) -> torch.Tensor:
-        """Sample (B, n) codes on the device from (B, n) uniforms, one step at a time."""
-        batch, n = uniforms.shape
-        out = torch.empty(batch, n, dtype=torch.long, device=self.device)
+        """Sample (k, n) codes on the device for the first k slots from (k, n) uniforms, one step at a time."""
+        k, n = uniforms.shape
+        out = torch.empty(k, n, dtype=torch.long, device=self.device)
+        temperature = self._temperature[:k]
         for i in range(n):
-            logits = self.step(self._last)
-            self._last = sample_codes(logits, self._temperature, uniforms[:, i])
-            out[:, i] = self._last
+            codes = sample_codes(self.step(self._last[:k]), temperature, uniforms[:, i])
+            self._last[:k] = codes
+            out[:, i] = codes
         return out
 
     def step(self, codes: torch.Tensor) -> torch.Tensor:
-        """Feed one input code per slot, (B,) int64, and return next-sample logits (B, classes)."""
+        """Feed one input code to each of the first k slots, (k,) int64; returns next-sample logits (k, classes)."""
         raise NotImplementedError
 
     def _reset_state(self, slot: int) -> None:
+        raise NotImplementedError
+
+    def _move_state(self, src: int, dst: int) -> None:
         raise NotImplementedError
 
 
@@ -163,18 +196,25 @@ class CachedGenerator(SlotGenerator):
         for i, block in enumerate(self.model.blocks):
             self._speaker_bias[i, slot] = block.speaker.weight @ h
 
+    def _move_state(self, src: int, dst: int) -> None:
+        self._past_codes[dst] = self._past_codes[src]
+        for buf in self._buffers:
+            buf[:, dst] = buf[:, src]
+        self._speaker_bias[:, dst] = self._speaker_bias[:, src]
+
     @torch.inference_mode()
     def step(self, codes: torch.Tensor) -> torch.Tensor:
         t, k, half = self._t, self._k, self._half
-        history = torch.cat([self._past_codes, codes[:, None]], dim=1)  # (B, K_in)
-        x = self._input_bias + sum(self._input_taps[j][history[:, j]] for j in range(history.shape[1]))  # (B, R)
-        self._past_codes = history[:, 1:]
+        b = codes.shape[0]  # the first b slots step; the others are left as they are
+        history = torch.cat([self._past_codes[:b], codes[:, None]], dim=1)  # (b, K_in)
+        x = self._input_bias + sum(self._input_taps[j][history[:, j]] for j in range(history.shape[1]))  # (b, R)
+        self._past_codes[:b] = history[:, 1:]
         skips = None
         for i, ((d, conv_w, conv_b, out_w, out_b), buf) in enumerate(zip(self._layers, self._buffers, strict=True)):
             size = buf.shape[0]
-            taps = [buf[(t - (k - 1 - j) * d) % size] for j in range(k - 1)]  # oldest first, (B, R) each
-            h = torch.addmm(conv_b, torch.cat([*taps, x], dim=1), conv_w) + self._speaker_bias[i]  # (B, G)
-            buf[t % size] = x  # the oldest entry is read above; now it becomes the newest
+            taps = [buf[(t - (k - 1 - j) * d) % size, :b] for j in range(k - 1)]  # oldest first, (b, R) each
+            h = torch.addmm(conv_b, torch.cat([*taps, x], dim=1), conv_w) + self._speaker_bias[i, :b]  # (b, G)
+            buf[t % size, :b] = x  # the oldest entry is read above; now it becomes the newest
             z = torch.tanh(h[:, :half]) * torch.sigmoid(h[:, half:])  # (B, G/2)
             out = torch.addmm(out_b, z, out_w)  # (B, S [+ R])
             skip = out[:, : self.config.skip_channels]
@@ -183,7 +223,7 @@ class CachedGenerator(SlotGenerator):
                 x = x + out[:, skip.shape[1] :]
         self._t += 1
         w1, b1, w2, b2 = self._head
-        return torch.addmm(b2, F.relu(torch.addmm(b1, F.relu(skips), w1)), w2)  # (B, classes)
+        return torch.addmm(b2, F.relu(torch.addmm(b1, F.relu(skips), w1)), w2)  # (b, classes)
 
 
 class NaiveGenerator(SlotGenerator):
@@ -205,6 +245,10 @@ class NaiveGenerator(SlotGenerator):
         self._history[slot] = 0
         self._length[slot] = 0
 
+    def _move_state(self, src: int, dst: int) -> None:
+        self._history[dst] = self._history[src]
+        self._length[dst] = self._length[src]
+
     def fill_history(self, codes: torch.Tensor) -> None:
         """Give every slot a full receptive field of past inputs, (B, receptive_field) codes.
 
@@ -220,11 +264,12 @@ class NaiveGenerator(SlotGenerator):
     @torch.inference_mode()
     def step(self, codes: torch.Tensor) -> torch.Tensor:
         rf = self.config.receptive_field
-        self._history = torch.cat([self._history[:, 1:], codes[:, None]], dim=1)
-        self._length = [min(n + 1, rf) for n in self._length]
-        logits = torch.empty(self.batch_size, self.config.classes, device=self.device, dtype=self.dtype)
-        for length in set(self._length):  # slots of equal history length share one pass
-            slots = torch.tensor([s for s, n in enumerate(self._length) if n == length], device=self.device)
+        b = codes.shape[0]  # the first b slots step
+        self._history[:b] = torch.cat([self._history[:b, 1:], codes[:, None]], dim=1)
+        self._length[:b] = [min(n + 1, rf) for n in self._length[:b]]
+        logits = torch.empty(b, self.config.classes, device=self.device, dtype=self.dtype)
+        for length in set(self._length[:b]):  # slots of equal history length share one pass
+            slots = torch.tensor([s for s, n in enumerate(self._length[:b]) if n == length], device=self.device)
             out = self.model(self._history[slots, rf - length :], self._speaker[slots])  # (b, classes, length)
             logits[slots] = out[:, :, -1]
         return logits
@@ -233,10 +278,15 @@ class NaiveGenerator(SlotGenerator):
 GENERATORS: dict[str, type[SlotGenerator]] = {g.name: g for g in (CachedGenerator, NaiveGenerator)}
 
 
-def make_generator(model: WaveNet, batch_size: int = 1, backend: str = "torch") -> SlotGenerator:
-    """A generator by backend name: ``torch`` (cached, the default) or ``naive`` (reference)."""
-    try:
-        cls = GENERATORS[backend]
-    except KeyError:
-        raise WavenetError(f"unknown generation backend {backend!r}; backends: {', '.join(GENERATORS)}") from None
-    return cls(model, batch_size)
+def resolve_backend(backend: str, model: WaveNet) -> str:
+    """``auto`` becomes the fastest backend available for the model's device; other names are checked."""
+    if backend == "auto":
+        return CachedGenerator.name
+    if backend not in GENERATORS:
+        raise WavenetError(f"unknown generation backend {backend!r}; backends: auto, {', '.join(GENERATORS)}")
+    return backend
+
+
+def make_generator(model: WaveNet, batch_size: int = 1, backend: str = "auto") -> SlotGenerator:
+    """A generator by backend name: ``auto`` (the fastest available), ``torch`` (cached) or ``naive`` (reference)."""
+    return GENERATORS[resolve_backend(backend, model)](model, batch_size)

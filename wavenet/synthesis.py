@@ -35,7 +35,7 @@ def stream_pcm16(
     speaker: int = 0,
     temperature: float = 1.0,
     seed: int | None = None,
-    backend: str = "torch",
+    backend: str = "auto",
 ) -> Iterator[np.ndarray]:
     """Generate one stream as 16-bit PCM chunks of about 0.1 s, ``samples`` in all.
 
@@ -60,7 +60,7 @@ def write_wav(
     speaker: int = 0,
     temperature: float = 1.0,
     seed: int | None = None,
-    backend: str = "torch",
+    backend: str = "auto",
     progress: Callable[[int], None] | None = None,
 ) -> None:
     """Write a mono 16-bit WAV of exactly ``samples`` samples; it appears under ``path`` only when complete."""

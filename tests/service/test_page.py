@@ -1,0 +1,71 @@
+"""The web page in real headless Chromium (Debian's chromium and chromedriver), driven by selenium."""
+
+import shutil
+import time
+
+import pytest
+
+from tests.recipes.conftest import require_tools
+from tests.service.conftest import Server
+
+
+@pytest.fixture(scope="module")
+def browser():
+    require_tools("chromium", "chromedriver")
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = shutil.which("chromium")
+    for flag in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--autoplay-policy=no-user-gesture-required",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        "--disable-quic",
+    ):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(shutil.which("chromedriver")), options=options)
+    yield driver
+    driver.quit()
+
+
+def test_a_click_produces_audio_that_plays(browser, checkpoint_dir):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select, WebDriverWait
+
+    server = Server(str(checkpoint_dir))
+    try:
+        browser.get(server.url)
+        wait = WebDriverWait(browser, 60)
+        wait.until(lambda d: len(Select(d.find_element(By.ID, "speaker")).options) == 4)
+        assert [o.text for o in Select(browser.find_element(By.ID, "model")).options] == ["tiny"]
+        Select(browser.find_element(By.ID, "speaker")).select_by_value("carol")
+        seconds = browser.find_element(By.ID, "seconds")
+        seconds.clear()
+        seconds.send_keys("1.5")
+        browser.find_element(By.ID, "synthesize").click()
+        # The audio element loads the stream, knows its exact length from the header, and plays.
+        wait.until(lambda d: d.execute_script("return document.getElementById('player').readyState") >= 2)
+        duration = browser.execute_script("return document.getElementById('player').duration")
+        assert abs(duration - 1.5) < 0.01
+        wait.until(lambda d: d.execute_script("return document.getElementById('player').currentTime") > 0.2)
+        assert not browser.execute_script("return document.getElementById('player').paused")
+        src = browser.execute_script("return document.getElementById('player').src")
+        assert "speaker=carol" in src and "seconds=1.5" in src
+        link = browser.find_element(By.ID, "download")
+        assert link.is_displayed() and link.get_attribute("href") == src
+        # A bad request shows the server's message instead of a silent failure.
+        seconds.clear()
+        seconds.send_keys("500")
+        browser.find_element(By.ID, "synthesize").click()
+        wait.until(lambda d: "seconds" in d.find_element(By.ID, "status").text)
+        assert "less than or equal" in browser.find_element(By.ID, "status").text
+        time.sleep(0.1)
+    finally:
+        server.stop()

@@ -1,6 +1,7 @@
 # Everything runs inside a virtual environment that `make` creates on first use.
 #   make serve   install (first time) and run the server on the bundled models
 #   make test    install (first time) and run the default test suite
+#   make demo    write demo.wav with the bundled speech model
 #   make bench   measure generation speed, every backend side by side
 #
 # TORCH picks the PyTorch build. The default takes the CPU build of torch 2.13.0; on a CUDA
@@ -13,7 +14,7 @@ TORCH ?= torch==2.13.0
 TORCH_INDEX ?=
 PYTEST_ARGS ?=
 
-.PHONY: install test-deps test test-all serve demo bench lint clean
+.PHONY: install test-deps test test-all serve demo bench quality-report lint clean
 
 install: $(VENV)/.installed
 
@@ -42,10 +43,14 @@ serve: install
 	$(BIN)/wavenet serve
 
 demo: install
-	$(BIN)/wavenet generate ref20 -o demo.wav --seconds 2 --seed 1
+	$(BIN)/wavenet generate checkpoints/speech-small -o demo.wav --speaker asterisk-en_US_f_Allison --seconds 4 --seed 1
 
 bench: install
 	$(BIN)/wavenet bench --model ref20 --batch 1,16 --json bench/latest.json
+
+# Needs the offline recipes' prepared data (see docs/quality_report.py).
+quality-report: install
+	$(BIN)/python docs/quality_report.py
 
 lint: install
 	$(BIN)/ruff check wavenet service recipes tests

@@ -29,9 +29,9 @@ from wavenet_service.schemas import ErrorBody, ModelInfo, ModelList, Speaker, St
 from wavenet_service.settings import Settings
 from wavenet_service.wav import wav_header, wav_size
 
+from wavenet.backends import resolve_backend
 from wavenet.checkpoint import Checkpoint, load_model
 from wavenet.errors import WavenetError
-from wavenet.generate import resolve_backend
 
 log = logging.getLogger(__name__)
 

@@ -22,8 +22,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from wavenet_service.metrics import Metrics
 
+from wavenet.backends import make_generator
 from wavenet.checkpoint import Checkpoint
-from wavenet.generate import make_generator
 from wavenet.mulaw import decode, to_pcm16
 
 log = logging.getLogger(__name__)

@@ -1,7 +1,10 @@
 import pytest
 import torch
 
+from wavenet import native
 from wavenet.config import PRESETS, WaveNetConfig
+from wavenet.cuda_graph import GraphGenerator
+from wavenet.generate import CachedGenerator
 from wavenet.model import WaveNet
 
 # Shapes the exactness and causality tests run on: kernel 2 and 3, one and several stacks,
@@ -49,6 +52,37 @@ def random_model(config: WaveNetConfig, seed: int = 0) -> WaveNet:
 @pytest.fixture(params=list(SHAPES), ids=list(SHAPES))
 def model(request) -> WaveNet:
     return random_model(SHAPES[request.param])
+
+
+def _native(cls, threads: int, rows: bool):
+    def make(model, batch):
+        if not native.available():
+            pytest.fail("the native extension is not built")
+        generator = cls(model, batch, threads=threads)
+        if rows:
+            generator.rows_from = 1  # each thread runs whole streams, whatever the batch
+        return generator
+
+    return make
+
+
+# Every way slots can be computed, with the largest logit difference from the full forward pass
+# each must keep (float32 rounding, or the rounding of half-float weights).
+BACKENDS = {
+    "torch": (CachedGenerator, 1e-4),
+    "native": (_native(native.NativeGenerator, threads=2, rows=False), 1e-4),  # threads split columns
+    "native-rows": (_native(native.NativeGenerator, threads=2, rows=True), 1e-4),  # threads split streams
+    "native-1thread": (_native(native.NativeGenerator, threads=1, rows=False), 1e-4),
+    "native-f16": (_native(native.NativeHalfGenerator, threads=2, rows=False), 2e-3),
+    # The CUDA-graph backend's device-indexed steps, run eagerly on the CPU (no GPU in the tests).
+    "cuda-graph-eager": (GraphGenerator, 1e-4),
+}
+
+
+@pytest.fixture(params=list(BACKENDS), ids=list(BACKENDS))
+def backend(request):
+    """(factory(model, batch) -> generator, tolerance)"""
+    return BACKENDS[request.param]
 
 
 def write_tone(path, seconds: float = 0.5, rate: int = 16000, f0: float = 220.0, channels: int = 1, level: float = 0.3):

@@ -131,13 +131,9 @@ def test_bench_runs_every_backend(tmp_path, capsys):
         == 0
     )
     table = capsys.readouterr().out
-    assert "| torch | 1 |" in table and "| naive | 2 |" in table
+    assert "| torch | 1 |" in table and "| naive | 2 |" in table and "| native-f16 | 2 |" in table
     report = json.loads(out.read_text())
-    assert {(r["backend"], r["batch"]) for r in report["results"]} == {
-        ("torch", 1),
-        ("torch", 2),
-        ("naive", 1),
-        ("naive", 2),
-    }
+    backends = ("naive", "torch", "native", "native-f16")
+    assert {(r["backend"], r["batch"]) for r in report["results"]} == {(b, n) for b in backends for n in (1, 2)}
     assert all(r["samples_per_s"] > 0 for r in report["results"])
     assert report["machine"]["cpu_cores"] >= 1

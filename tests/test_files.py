@@ -28,3 +28,14 @@ def test_a_file_is_always_complete_even_when_the_writer_is_killed(tmp_path):
         assert len(data) == 4_000_000 and len(set(data)) == 1, hashlib.sha1(data).hexdigest()
     # A killed write leaves at most its temporary file behind, never a partial target.
     assert all(p.name.startswith(".data.bin.") for p in tmp_path.iterdir() if p != target)
+
+
+def test_written_files_get_a_normal_files_mode(tmp_path):
+    import os
+
+    old = os.umask(0o022)
+    try:
+        atomic_write_bytes(tmp_path / "x", b"data")
+    finally:
+        os.umask(old)
+    assert (tmp_path / "x").stat().st_mode & 0o777 == 0o644

@@ -5,8 +5,9 @@ import pytest
 import torch
 
 from tests.conftest import SHAPES, random_model
+from wavenet.backends import make_generator
 from wavenet.errors import WavenetError
-from wavenet.generate import CachedGenerator, NaiveGenerator, make_generator
+from wavenet.generate import CachedGenerator, NaiveGenerator
 from wavenet.sampling import UniformStream, sample_codes
 
 B = 3
@@ -21,38 +22,49 @@ def teacher_forced_logits(generator, codes):
     return torch.stack([generator.step(codes[:, t]) for t in range(codes.shape[1])], dim=-1)
 
 
-@pytest.mark.parametrize("generator_cls", [CachedGenerator, NaiveGenerator])
-def test_step_equals_full_forward_at_every_position(model, generator_cls):
+def check_step_equals_full_forward(model, generator, tolerance):
     cfg = model.config
     length = 2 * cfg.receptive_field + 7  # long enough for every ring buffer to wrap around
     codes = torch.randint(0, cfg.classes, (B, length))
     speakers = speakers_for(model)
     full = model(codes, speakers)
-    generator = generator_cls(model, B)
     for slot in range(B):
         generator.reset(slot, speaker=int(speakers[slot]))
     stepped = teacher_forced_logits(generator, codes)
-    assert (stepped - full).abs().max().item() < 1e-4
+    assert (stepped - full).abs().max().item() < tolerance
 
 
-def test_reference_model_step_equals_full_forward():
+def test_step_equals_full_forward_at_every_position(model, backend):
+    make, tolerance = backend
+    check_step_equals_full_forward(model, make(model, B), tolerance)
+
+
+def test_naive_step_equals_full_forward(model):
+    check_step_equals_full_forward(model, NaiveGenerator(model, B), 1e-4)
+
+
+def test_reference_model_step_equals_full_forward(backend):
     """The 20-layer reference shape itself (largest dilation 512), past one receptive field."""
     from wavenet.config import preset
 
+    make, tolerance = backend
     model = random_model(preset("ref20"))
     codes = torch.randint(0, 256, (2, 2100))
     speakers = torch.tensor([0, 5])
     full = model(codes, speakers)
-    generator = CachedGenerator(model, 2)
+    generator = make(model, 2)
     generator.reset(0, speaker=0)
     generator.reset(1, speaker=5)
     stepped = teacher_forced_logits(generator, codes)
-    assert (stepped - full).abs().max().item() < 1e-4
+    assert (stepped - full).abs().max().item() < tolerance
 
 
-def test_cached_and_naive_draw_the_same_samples(model):
+@pytest.mark.parametrize("name", ["torch", "native", "native-rows", "native-1thread", "cuda-graph-eager"])
+def test_float32_backends_draw_the_same_samples_as_the_naive_one(model, name):
+    from tests.conftest import BACKENDS
+
     cfg = model.config
-    generators = [CachedGenerator(model, B), NaiveGenerator(model, B)]
+    generators = [BACKENDS[name][0](model, B), NaiveGenerator(model, B)]
     for g in generators:
         for slot in range(B):
             g.reset(slot, speaker=slot % cfg.n_speakers, temperature=0.7 + 0.2 * slot, seed=100 + slot)
@@ -61,9 +73,9 @@ def test_cached_and_naive_draw_the_same_samples(model):
     assert len(np.unique(cached)) > 5  # real samples, not a constant
 
 
-def run_slot_zero(model, disturb: bool) -> tuple[np.ndarray, torch.Tensor]:
+def run_slot_zero(model, make, disturb: bool) -> tuple[np.ndarray, torch.Tensor]:
     """Slot 0 generates with a fixed seed while the other slots do something else."""
-    generator = CachedGenerator(model, B)
+    generator = make(model, B)
     generator.reset(0, speaker=0, temperature=1.0, seed=42)
     for slot in (1, 2):
         generator.reset(slot, speaker=(slot * 2 if disturb else 0) % model.config.n_speakers, seed=slot + 7 * disturb)
@@ -76,30 +88,33 @@ def run_slot_zero(model, disturb: bool) -> tuple[np.ndarray, torch.Tensor]:
     return np.concatenate([first[0], second[0]]), probe
 
 
-def test_a_stream_does_not_depend_on_the_other_slots(model):
-    quiet, quiet_logits = run_slot_zero(model, disturb=False)
-    busy, busy_logits = run_slot_zero(model, disturb=True)
+def test_a_stream_does_not_depend_on_the_other_slots(model, backend):
+    make, _ = backend
+    quiet, quiet_logits = run_slot_zero(model, make, disturb=False)
+    busy, busy_logits = run_slot_zero(model, make, disturb=True)
     assert np.array_equal(quiet, busy)
     torch.testing.assert_close(quiet_logits, busy_logits, atol=1e-6, rtol=0)
-    alone = CachedGenerator(model, 1)
+    alone = make(model, 1)
     alone.reset(0, speaker=0, seed=42)
     assert np.array_equal(alone.generate(55)[0], quiet)
 
 
-def test_a_reset_slot_starts_afresh(model):
-    generator = CachedGenerator(model, 2)
+def test_a_reset_slot_starts_afresh(model, backend):
+    make, _ = backend
+    generator = make(model, 2)
     generator.reset(0, seed=1)
     generator.reset(1, seed=2)
     generator.generate(40)
     generator.reset(0, speaker=model.config.n_speakers - 1, seed=5, temperature=0.8)
     reused = generator.generate(50)[0]
-    fresh = CachedGenerator(model, 2)
+    fresh = make(model, 2)
     fresh.reset(0, speaker=model.config.n_speakers - 1, seed=5, temperature=0.8)
     assert np.array_equal(fresh.generate(50)[0], reused)
 
 
-def test_output_does_not_depend_on_chunking(model):
-    a, b = CachedGenerator(model, 2), CachedGenerator(model, 2)
+def test_output_does_not_depend_on_chunking(model, backend):
+    make, _ = backend
+    a, b = make(model, 2), make(model, 2)
     for g in (a, b):
         g.reset(0, seed=3)
         g.reset(1, seed=4)
@@ -108,9 +123,11 @@ def test_output_does_not_depend_on_chunking(model):
     assert np.array_equal(whole, pieces)
 
 
-def test_same_seed_same_audio_and_different_seed_different_audio(model):
+def test_same_seed_same_audio_and_different_seed_different_audio(model, backend):
+    make, _ = backend
+
     def run(seed):
-        g = CachedGenerator(model, 1)
+        g = make(model, 1)
         g.reset(0, seed=seed)
         return g.generate(64)[0]
 
@@ -164,8 +181,17 @@ def test_bad_arguments_are_errors():
         CachedGenerator(model, 0)
 
 
-@pytest.mark.parametrize("generator_cls", [CachedGenerator, NaiveGenerator])
-def test_a_moved_stream_continues_as_if_it_had_not_moved(model, generator_cls):
+@pytest.fixture(params=["naive", "torch", "native", "native-rows", "native-f16", "cuda-graph-eager"])
+def any_generator(request):
+    from tests.conftest import BACKENDS
+
+    if request.param == "naive":
+        return NaiveGenerator
+    return BACKENDS[request.param][0]
+
+
+def test_a_moved_stream_continues_as_if_it_had_not_moved(model, any_generator):
+    generator_cls = any_generator
     still = generator_cls(model, 3)
     still.reset(2, speaker=model.config.n_speakers - 1, seed=8, temperature=0.9)
     expected = still.generate(40)[2]
@@ -179,9 +205,10 @@ def test_a_moved_stream_continues_as_if_it_had_not_moved(model, generator_cls):
     assert np.array_equal(np.concatenate([first, second]), expected)
 
 
-def test_generating_only_the_first_slots(model):
-    full = CachedGenerator(model, 4)
-    part = CachedGenerator(model, 4)
+def test_generating_only_the_first_slots(model, backend):
+    make, _ = backend
+    full = make(model, 4)
+    part = make(model, 4)
     for g in (full, part):
         g.reset(0, seed=5)
         g.reset(1, seed=6, speaker=model.config.n_speakers - 1)

@@ -51,3 +51,17 @@ def test_bad_orders():
         KneserNey(8, 256, 128)
     with pytest.raises(WavenetError, match="not fitted"):
         KneserNey(3, 256, 128).log2_probs(np.zeros(3))
+
+
+def test_next_distribution_matches_log2_probs_and_sampling_follows_it():
+    rng = np.random.default_rng(3)
+    train = [rng.integers(0, 8, 3000), (np.arange(3000) // 3) % 8]
+    model = KneserNey(3, 8, silence=4).fit(train)
+    seq = np.array([1, 2, 3, 3, 5])
+    for t in range(len(seq)):
+        p = model.next_distribution(seq[:t])
+        assert abs(p.sum() - 1) < 1e-9
+        assert abs(np.log2(p[seq[t]]) - model.log2_probs(seq)[t]) < 1e-9
+    samples = model.sample(4000, seed=1)
+    assert samples.min() >= 0 and samples.max() < 8
+    assert -model.log2_probs(samples).mean() < -model.log2_probs(rng.integers(0, 8, 4000)).mean()

@@ -1,14 +1,14 @@
 """Generation speed, measured side by side: every backend, the same model, the same run.
 
 Speed claims in this project are ratios measured in one run on one machine; this module makes
-them. For each backend and batch size it warms up, times several repetitions of generating a
-fixed number of samples per stream, and reports the median as samples/s (total and per
-stream) and the real-time factor (per-stream samples/s over the sample rate: above 1 is faster
-than real time).
+them. For each backend and batch size it warms up, then times several repetitions and reports
+the median as samples/s (total and per stream) and the real-time factor (per-stream samples/s
+over the sample rate: above 1 is faster than real time). Each repetition generates about
+``seconds_per_repeat`` of wall time's worth of samples, as estimated from the warm-up, so that
+fast and slow backends are timed over comparable spans.
 
 The naive generator costs a full forward pass over the receptive field per sample, so it is
-timed over a few steps at its steady state (a full receptive field of history), not over the
-same length as the others.
+timed over a few steps at its steady state (a full receptive field of history).
 """
 
 from __future__ import annotations
@@ -23,8 +23,10 @@ from pathlib import Path
 
 import torch
 
+from wavenet import native
+from wavenet.backends import available_backends, make_generator
 from wavenet.checkpoint import Checkpoint
-from wavenet.generate import GENERATORS, NaiveGenerator, make_generator
+from wavenet.generate import NaiveGenerator
 
 
 @dataclass
@@ -50,6 +52,7 @@ def machine_description(device: torch.device) -> dict[str, str | int]:
         "cpu": cpu,
         "cpu_cores": os.cpu_count() or 0,
         "torch_threads": torch.get_num_threads(),
+        "native_threads": native.default_threads(),
         "platform": platform.platform(),
         "python": platform.python_version(),
         "torch": torch.__version__,
@@ -60,13 +63,22 @@ def machine_description(device: torch.device) -> dict[str, str | int]:
     return info
 
 
-def bench_backend(checkpoint: Checkpoint, backend: str, batch: int, samples: int, repeats: int) -> BenchResult:
+def bench_backend(
+    checkpoint: Checkpoint, backend: str, batch: int, repeats: int, seconds_per_repeat: float, naive_steps: int
+) -> BenchResult:
     generator = make_generator(checkpoint.model, batch, backend)
     for slot in range(batch):
         generator.reset(slot, speaker=slot % checkpoint.config.n_speakers, seed=slot)
     if isinstance(generator, NaiveGenerator):
         generator.fill_history(torch.randint(0, checkpoint.config.classes, (batch, checkpoint.config.receptive_field)))
-    generator.generate(min(samples, 64))  # warm-up: allocations, caches, lazy initialisation
+        samples = naive_steps
+        generator.generate(1)  # warm-up
+    else:
+        generator.generate(32)  # warm-up: allocations, caches, lazy initialisation
+        start = time.perf_counter()
+        generator.generate(256)
+        per_second = 256 / (time.perf_counter() - start)
+        samples = int(min(max(256, per_second * seconds_per_repeat), 10 * checkpoint.config.sample_rate))
     times = []
     for _ in range(repeats):
         _synchronize(generator.device)
@@ -90,17 +102,15 @@ def bench_backend(checkpoint: Checkpoint, backend: str, batch: int, samples: int
 def run_bench(
     checkpoint: Checkpoint,
     batches: list[int],
-    seconds: float,
-    repeats: int = 3,
+    seconds_per_repeat: float = 2.0,
+    repeats: int = 5,
     naive_steps: int = 8,
     backends: list[str] | None = None,
 ) -> list[BenchResult]:
     results = []
-    samples = max(1, round(seconds * checkpoint.config.sample_rate))
-    for backend in backends or list(GENERATORS):
+    for backend in backends or available_backends(checkpoint.model):
         for batch in batches:
-            n = naive_steps if backend == NaiveGenerator.name else samples
-            results.append(bench_backend(checkpoint, backend, batch, n, repeats))
+            results.append(bench_backend(checkpoint, backend, batch, repeats, seconds_per_repeat, naive_steps))
     return results
 
 

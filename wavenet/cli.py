@@ -75,8 +75,8 @@ def build_parser() -> argparse.ArgumentParser:
     bench = sub.add_parser("bench", help="measure generation speed of every backend side by side")
     bench.add_argument("--model", default="ref20", help="checkpoint directory or preset (default ref20)")
     bench.add_argument("--batch", default="1,16", help="comma-separated batch sizes (default 1,16)")
-    bench.add_argument("--seconds", type=float, default=0.25, help="audio per stream per repetition (default 0.25)")
-    bench.add_argument("--repeats", type=int, default=3, help="timed repetitions; the median is reported")
+    bench.add_argument("--seconds", type=float, default=2.0, help="wall time per timed repetition (default 2)")
+    bench.add_argument("--repeats", type=int, default=5, help="timed repetitions; the median is reported")
     bench.add_argument("--naive-steps", type=int, default=8, help="samples per repetition for the naive generator")
     bench.add_argument("--backends", default=None, help="comma-separated backends (default: all)")
     bench.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
@@ -207,7 +207,8 @@ def run_bench(args: argparse.Namespace) -> int:
     machine = machine_description(device)
     print(
         f"model {ckpt.name}: receptive field {ckpt.config.receptive_field}; machine: {machine['cpu']}, "
-        f"{machine['cpu_cores']} cores, torch {machine['torch']} ({machine['torch_threads']} threads), {device}"
+        f"{machine['cpu_cores']} cores, torch {machine['torch']} ({machine['torch_threads']} threads), "
+        f"native backend threads {machine['native_threads']}, {device}"
     )
     results = run_bench(ckpt, batches, args.seconds, args.repeats, args.naive_steps, backends)
     print(format_table(results))

@@ -106,7 +106,10 @@ def baseline_sequences(source: str, options: AudioOptions, mu: int) -> list[np.n
         rows = read_manifest(path)
         train = [u for u in rows if u.split in ("", "train")]
         return [mulaw.encode(load_audio(u.path, options), mu) for u in train]
-    raise WavenetError(f"{source}: neither a prepared-data directory nor a manifest")
+    raise WavenetError(
+        f"{source}: no prepared data or manifest there to fit the baselines on; "
+        "pass --baseline-data with the training data (a prepared-data directory or a manifest)"
+    )
 
 
 def evaluate(

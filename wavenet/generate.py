@@ -273,20 +273,3 @@ class NaiveGenerator(SlotGenerator):
             out = self.model(self._history[slots, rf - length :], self._speaker[slots])  # (b, classes, length)
             logits[slots] = out[:, :, -1]
         return logits
-
-
-GENERATORS: dict[str, type[SlotGenerator]] = {g.name: g for g in (CachedGenerator, NaiveGenerator)}
-
-
-def resolve_backend(backend: str, model: WaveNet) -> str:
-    """``auto`` becomes the fastest backend available for the model's device; other names are checked."""
-    if backend == "auto":
-        return CachedGenerator.name
-    if backend not in GENERATORS:
-        raise WavenetError(f"unknown generation backend {backend!r}; backends: auto, {', '.join(GENERATORS)}")
-    return backend
-
-
-def make_generator(model: WaveNet, batch_size: int = 1, backend: str = "auto") -> SlotGenerator:
-    """A generator by backend name: ``auto`` (the fastest available), ``torch`` (cached) or ``naive`` (reference)."""
-    return GENERATORS[resolve_backend(backend, model)](model, batch_size)

@@ -123,6 +123,31 @@ class KneserNey:
             prob = np.where(total > 0, interpolated, prob)
         return np.log2(prob)
 
+    def next_distribution(self, history: np.ndarray) -> np.ndarray:
+        """P(code | the last order - 1 codes of history) for every code (silence before the start)."""
+        n, v = self.order, self.vocab
+        recent = np.asarray(history, dtype=np.int64)[-(n - 1) :] if n > 1 else np.zeros(0, dtype=np.int64)
+        context = np.concatenate([np.full(n - 1 - len(recent), self.silence, dtype=np.int64), recent])
+        codes = np.arange(v, dtype=np.int64)
+        prob = np.full(v, 1.0 / v)
+        for m, level in enumerate(self.orders, start=1):
+            prefix = 0
+            for c in context[n - m :]:  # the m - 1 most recent codes
+                prefix = prefix * v + int(c)
+            count, total, types = level.lookup(prefix * v + codes, v)
+            if total[0] > 0:
+                prob = (np.maximum(count - level.discount, 0) + level.discount * types * prob) / total
+        return prob
+
+    def sample(self, samples: int, seed: int = 0) -> np.ndarray:
+        """Codes drawn one after another from the model, starting after silence."""
+        rng = np.random.default_rng(seed)
+        out = np.zeros(samples, dtype=np.int64)
+        for t in range(samples):
+            p = self.next_distribution(out[max(0, t - self.order + 1) : t])
+            out[t] = min(int(np.searchsorted(np.cumsum(p), rng.random(), side="right")), self.vocab - 1)
+        return out
+
 
 class Unigram:
     """The distribution of μ-law codes, with add-one smoothing."""

@@ -11,9 +11,9 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
+from wavenet.backends import make_generator
 from wavenet.checkpoint import Checkpoint
 from wavenet.errors import WavenetError
-from wavenet.generate import make_generator
 from wavenet.mulaw import decode, to_pcm16
 
 CHUNK_SECONDS = 0.1
@@ -69,7 +69,7 @@ def write_wav(
         raise WavenetError(f"{path}: directory {path.parent} does not exist")
     pcm_chunks = stream_pcm16(checkpoint, samples, speaker, temperature, seed, backend)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
+    os.close(fd)  # soundfile reopens it; the finished file gets a normal file's mode below
     try:
         with sf.SoundFile(
             tmp, "w", samplerate=checkpoint.config.sample_rate, channels=1, subtype="PCM_16", format="WAV"
@@ -78,6 +78,7 @@ def write_wav(
                 f.write(pcm)
                 if progress is not None:
                     progress(len(pcm))
+        os.chmod(tmp, 0o644)
         os.replace(tmp, path)
     finally:
         Path(tmp).unlink(missing_ok=True)

@@ -16,7 +16,9 @@ from tests.service.conftest import Server
 
 @pytest.fixture(scope="module")
 def server(checkpoint_dir):
-    server = Server(str(checkpoint_dir), "--max-batch", "8", env={"WAVENET_QUEUE_SIZE": "8"})
+    # The plain torch backend: slow enough that a stream is still being generated while the
+    # tests look at it (the native backend makes a tiny model's audio faster than they can look).
+    server = Server(str(checkpoint_dir), "--max-batch", "8", "--backend", "torch", env={"WAVENET_QUEUE_SIZE": "8"})
     yield server
     server.stop()
 

@@ -40,6 +40,14 @@ def step_checkpoints(run_dir: Path) -> list[Path]:
     return sorted(p for p in directory.iterdir() if STEP_FILE.match(p.name))
 
 
+def remove_temporaries(run_dir: Path) -> None:
+    """Delete temporary files left by writes that were killed (they never got a checkpoint's name)."""
+    directory = checkpoint_dir(run_dir)
+    if directory.is_dir():
+        for leftover in directory.glob(".*.tmp"):
+            leftover.unlink(missing_ok=True)
+
+
 def save(path: Path, state: dict[str, Any]) -> None:
     buffer = io.BytesIO()
     torch.save(state, buffer)

@@ -145,6 +145,8 @@ class Trainer:
                 f"{self.run_dir} already holds checkpoints (newest {existing[-1].name}); "
                 "pass --resume to continue that run, or choose another run_dir"
             )
+        if resume and self.ctx.is_main:
+            checkpoints.remove_temporaries(self.run_dir)
         state = checkpoints.load_latest(self.run_dir) if resume else None
         if state is None:
             if resume:

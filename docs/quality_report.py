@@ -1,0 +1,268 @@
+"""Regenerate docs/QUALITY.md, its pictures and docs/samples/ from the bundled models.
+
+    python docs/quality_report.py            # or: make quality-report
+
+Needs the prepared data of the offline recipes (held-out audio and the training data of the
+baselines): run `recipes/speech_offline/run.sh corpus manifest prepare` and
+`recipes/piano_offline/run.sh corpus manifest prepare` first (WORK defaults to work/RECIPE).
+Every figure in the report is computed here, from the checkpoints in checkpoints/.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import soundfile as sf  # noqa: E402
+
+from wavenet import mulaw  # noqa: E402
+from wavenet.backends import make_generator  # noqa: E402
+from wavenet.checkpoint import Checkpoint, load_release  # noqa: E402
+from wavenet.data.dataset import PreparedData  # noqa: E402
+from wavenet.evaluate import evaluate  # noqa: E402
+from wavenet.ngram import KneserNey  # noqa: E402
+from wavenet.quality import frechet_distance, levels, log_mel, median_f0  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+DOCS = ROOT / "docs"
+PICTURES = DOCS / "quality"
+SAMPLES = DOCS / "samples"
+
+
+def generate(ckpt: Checkpoint, speakers: list[int], seconds: float, seed: int = 0) -> np.ndarray:
+    """(len(speakers), samples) audio, generated together with the fastest backend."""
+    generator = make_generator(ckpt.model, len(speakers))
+    for slot, speaker in enumerate(speakers):
+        generator.reset(slot, speaker=speaker, seed=seed + slot)
+    n = round(seconds * ckpt.config.sample_rate)
+    codes = np.concatenate([generator.generate(min(8000, n - s)) for s in range(0, n, 8000)], axis=1)
+    return mulaw.decode(codes, ckpt.config.mu)
+
+
+def real_audio(data: PreparedData, split: str, speaker: int | None = None, max_seconds: float = 120.0) -> np.ndarray:
+    """Decoded μ-law audio of a split (one speaker's, or everyone's), at most max_seconds."""
+    part = data.split(split)
+    pieces, total = [], 0
+    for i in range(len(part.index)):
+        if speaker is not None and part.index[i, 2] != speaker:
+            continue
+        pieces.append(mulaw.decode(np.asarray(part.utterance(i)), data.mu))
+        total += len(pieces[-1])
+        if total >= max_seconds * data.sample_rate:
+            break
+    return np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.float32)
+
+
+def curves(run_dir: Path, name: str) -> str:
+    metrics = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    train = [(m["step"], m["bits_per_sample"]) for m in metrics if m["kind"] == "train"]
+    valid = [(m["step"], m["bits_per_sample"]) for m in metrics if m["kind"] == "valid"]
+    fig, ax = plt.subplots(figsize=(7, 3.5))
+    ax.plot(*zip(*train, strict=True), label="training (running mean)", lw=1)
+    ax.plot(*zip(*valid, strict=True), "o-", label="validation (EMA weights)", ms=3)
+    ax.set(xlabel="step", ylabel="bits per sample", title=f"{name}: training curves")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    path = PICTURES / f"{name}-curves.png"
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path.name
+
+
+def spectrograms(real: np.ndarray, generated: np.ndarray, rate: int, name: str) -> str:
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.5), sharey=True)
+    for ax, audio, title in ((axes[0], real, "real (held out)"), (axes[1], generated, "generated")):
+        ax.specgram(audio[: 4 * rate] + 1e-7, NFFT=512, Fs=rate, noverlap=384, cmap="magma", vmin=-120)
+        ax.set(title=f"{name}: {title}", xlabel="seconds")
+    axes[0].set_ylabel("Hz")
+    path = PICTURES / f"{name}-spectrograms.png"
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path.name
+
+
+def f0_scatter(points: list[tuple[str, float, float]], r: float, name: str) -> str:
+    fig, ax = plt.subplots(figsize=(5.5, 5))
+    real = np.array([p[1] for p in points])
+    gen = np.array([p[2] for p in points])
+    recorded = np.array([p[0].startswith("asterisk") for p in points])
+    ax.scatter(real[~recorded], gen[~recorded], s=18, label="synthetic voices")
+    ax.scatter(real[recorded], gen[recorded], s=30, marker="s", label="recorded voices")
+    lo, hi = np.nanmin([real, gen]) * 0.9, np.nanmax([real, gen]) * 1.1
+    ax.plot([lo, hi], [lo, hi], "k--", lw=0.8, label="equal")
+    ax.set(xscale="log", yscale="log", xlabel="median F0 of real recordings (Hz)",
+           ylabel="median F0 of generated audio (Hz)", title=f"{name}: pitch per speaker id (r = {r:.2f})")  # fmt: skip
+    ax.legend()
+    path = PICTURES / f"{name}-f0.png"
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path.name
+
+
+def compare(real: np.ndarray, generated: np.ndarray, ngram: np.ndarray, rate: int) -> dict:
+    """Level statistics and log-mel Fréchet distances, with two scales: real vs real, real vs n-gram."""
+    half = len(real) // 2
+    mel_real, mel_a, mel_b = log_mel(real, rate), log_mel(real[:half], rate), log_mel(real[half:], rate)
+    return {
+        "levels": {
+            "real": asdict(levels(real, rate)),
+            "generated": asdict(levels(generated, rate)),
+            "n-gram samples": asdict(levels(ngram, rate)),
+        },
+        "frechet": {
+            "generated vs real": frechet_distance(log_mel(generated, rate), mel_real),
+            "real half vs real half": frechet_distance(mel_a, mel_b),
+            "n-gram samples vs real": frechet_distance(log_mel(ngram, rate), mel_real),
+        },
+    }
+
+
+def report_model(name: str, ckpt: Checkpoint, data: PreparedData, run_dir: Path | None, seconds: float,
+                 speakers: list[int], f0: bool, ngram_seconds: float) -> dict:  # fmt: skip
+    rate = ckpt.config.sample_rate
+    started = time.perf_counter()
+    held_out = str(data.directory / "valid.tsv")
+    nll = evaluate(ckpt, [held_out], ngram_order=3, baseline_data=str(data.directory)).as_dict()
+    print(f"[{name}] bits/sample: {nll['bits_per_sample']}", flush=True)
+    gen = generate(ckpt, speakers, seconds)
+    real = real_audio(data, "valid")
+    train = data.split("train")
+    ngram_model = KneserNey(3, ckpt.config.classes, mulaw.silence_code(ckpt.config.mu)).fit(
+        np.asarray(train.utterance(i)) for i in range(len(train.index))
+    )
+    ngram = mulaw.decode(ngram_model.sample(round(ngram_seconds * rate), seed=1), ckpt.config.mu)
+    result = {
+        "name": name,
+        "bits_per_sample": nll["bits_per_sample"],
+        "held_out_seconds": nll["samples"] / rate,
+        "held_out_files": len(nll["files"]),
+        "generated_seconds": gen.size / rate,
+        **compare(real, gen.reshape(-1), ngram, rate),
+        "pictures": {"spectrograms": spectrograms(real, gen[0], rate, name)},
+    }
+    if run_dir is not None and (run_dir / "metrics.jsonl").exists():
+        result["pictures"]["curves"] = curves(run_dir, name)
+    if f0:
+        names = {sid: spk for spk, sid in ckpt.speakers.items()}
+        points = []
+        for row, sid in zip(gen, speakers, strict=True):
+            recorded = np.concatenate([real_audio(data, "valid", sid, 60), real_audio(data, "train", sid, 60)])
+            points.append((names.get(sid, str(sid)), median_f0(recorded, rate), median_f0(row, rate)))
+        ok = [(n, a, b) for n, a, b in points if not (math.isnan(a) or math.isnan(b))]
+        r = float(np.corrcoef([p[1] for p in ok], [p[2] for p in ok])[0, 1])
+        r_log = float(np.corrcoef(np.log([p[1] for p in ok]), np.log([p[2] for p in ok]))[0, 1])
+        result["f0"] = {"points": points, "pearson_r": r, "pearson_r_log": r_log, "speakers_with_pitch": len(ok)}
+        result["pictures"]["f0"] = f0_scatter(ok, r, name)
+    labels = {v: k for k, v in ckpt.speakers.items()}
+    picks = sample_rows(ckpt, speakers)
+    for i in picks:
+        label = labels.get(speakers[i], str(speakers[i]))
+        sf.write(SAMPLES / f"{name}-{i:02d}-{label}.wav", gen[i, : 3 * rate], rate, subtype="PCM_16")
+    result["report_seconds"] = time.perf_counter() - started
+    return result
+
+
+def sample_rows(ckpt: Checkpoint, speakers: list[int]) -> list[int]:
+    """Rows to keep as WAV samples: the recorded voices and two synthetic ones, or the first four."""
+    names = {v: k for k, v in ckpt.speakers.items()}
+    recorded = [i for i, s in enumerate(speakers) if names.get(s, "").startswith("asterisk")]
+    others = [i for i in range(len(speakers)) if i not in recorded]
+    return (recorded + others[:2])[:6] if recorded else list(range(min(4, len(speakers))))
+
+
+def markdown(results: list[dict], cards: dict[str, dict]) -> str:
+    lines = ["# Quality of the bundled models", "", "Regenerated by `python docs/quality_report.py` (`make quality-report`)",
+             "from the checkpoints in `checkpoints/` and the offline recipes' prepared data. Every number below",  # fmt: skip
+             "comes from that run.", ""]  # fmt: skip
+    for r in results:
+        name = r["name"]
+        meta = cards[name]
+        bits = r["bits_per_sample"]
+        lines += [f"## {name}", "",
+                  f"Model: {meta['parameters']:,} parameters, receptive field {meta['receptive_field']} samples, "
+                  f"trained {meta['steps']} steps ({meta['train_hours']:.1f} h on 2 CPU cores).", "",
+                  f"### Held-out likelihood ({r['held_out_files']} files, {r['held_out_seconds'] / 60:.1f} minutes)", "",
+                  "| model | bits per sample |", "|---|---:|",
+                  f"| **WaveNet** | **{bits['model_bits']:.3f}** |",
+                  f"| 3-gram over μ-law codes (Kneser-Ney, fitted on the training data) | {bits['ngram_bits']:.3f} |",
+                  f"| μ-law unigram (training data) | {bits['unigram_bits']:.3f} |", ""]  # fmt: skip
+        lv = r["levels"]
+        lines += ["### Generated audio against held-out real audio", "",
+                  f"{r['generated_seconds']:.0f} s generated (temperature 1) against the held-out set.", "",
+                  "| | level (dBFS RMS) | silent frames | spectral centroid (Hz) | spectral flatness |",
+                  "|---|---:|---:|---:|---:|"]  # fmt: skip
+        for key in ("real", "generated", "n-gram samples"):
+            v = lv[key]
+            lines.append(
+                f"| {key} | {v['rms_dbfs']:.1f} | {v['silence']:.0%} | {v['centroid_hz']:.0f} | {v['flatness']:.3f} |"
+            )
+        fr = r["frechet"]
+        lines += ["", "Fréchet distance between Gaussian fits of 64-band log-mel frames (non-silent frames):", "",
+                  "| pair | distance |", "|---|---:|"]  # fmt: skip
+        lines += [f"| {k} | {v:.1f} |" for k, v in fr.items()]
+        if "f0" in r:
+            f0 = r["f0"]
+            lines += ["", "### Speaker conditioning", "",
+                      f"Median F0 of audio generated for each speaker id against the median F0 of that speaker's "
+                      f"recordings, over the {f0['speakers_with_pitch']} speakers where both have voiced frames: "
+                      f"Pearson r = **{f0['pearson_r']:.2f}** (on log F0: {f0['pearson_r_log']:.2f}).", "",
+                      f"![F0 per speaker](quality/{r['pictures']['f0']})", "",
+                      "<details><summary>every speaker</summary>", "",
+                      "| speaker | real F0 (Hz) | generated F0 (Hz) |", "|---|---:|---:|"]  # fmt: skip
+            lines += [f"| {n} | {a:.0f} | {b:.0f} |" for n, a, b in f0["points"]]
+            lines += ["", "</details>"]
+        lines += ["", "### Pictures", ""]
+        if "curves" in r["pictures"]:
+            lines += [f"![training curves](quality/{r['pictures']['curves']})", ""]
+        lines += [f"![spectrograms](quality/{r['pictures']['spectrograms']})", "",
+                  f"Samples: `docs/samples/{name}-*.wav` (3 s each).", ""]  # fmt: skip
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--speech", type=Path, default=ROOT / "checkpoints" / "speech-small")
+    parser.add_argument("--piano", type=Path, default=ROOT / "checkpoints" / "piano-small")
+    parser.add_argument("--speech-work", type=Path, default=ROOT / "work" / "speech_offline")
+    parser.add_argument("--piano-work", type=Path, default=ROOT / "work" / "piano_offline")
+    parser.add_argument("--seconds", type=float, default=6.0, help="audio generated per speaker")
+    parser.add_argument("--ngram-seconds", type=float, default=30.0)
+    args = parser.parse_args()
+    PICTURES.mkdir(parents=True, exist_ok=True)
+    SAMPLES.mkdir(parents=True, exist_ok=True)
+    results, cards = [], {}
+    for name, ckpt_dir, work, f0 in (("speech", args.speech, args.speech_work, True),
+                                     ("piano", args.piano, args.piano_work, False)):  # fmt: skip
+        if not ckpt_dir.exists():
+            print(f"[{name}] no checkpoint at {ckpt_dir}: skipped")
+            continue
+        ckpt = load_release(ckpt_dir)
+        data = PreparedData(work / "data")
+        speakers = list(range(ckpt.config.n_speakers)) if f0 else [0, 0, 0, 0]
+        meta = ckpt.metadata
+        cards[name] = {
+            "parameters": ckpt.model.parameter_count(),
+            "receptive_field": ckpt.config.receptive_field,
+            "steps": meta.get("steps"),
+            "train_hours": (meta.get("train_seconds") or 0) / 3600,
+        }
+        results.append(report_model(name, ckpt, data, work / "run", args.seconds, speakers, f0, args.ngram_seconds))
+    (DOCS / "QUALITY.md").write_text(markdown(results, cards), encoding="utf-8")
+    (PICTURES / "report.json").write_text(json.dumps(results, indent=2, default=float) + "\n", encoding="utf-8")
+    print(f"wrote {DOCS / 'QUALITY.md'}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,105 @@
+"""The native CPU backend beyond the shared exactness tests: half-float weights on a trained
+model, stability over 10 seconds of audio, and its errors."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from tests.conftest import SHAPES, random_model
+from wavenet import mulaw, native
+from wavenet.checkpoint import load_release
+from wavenet.errors import WavenetError
+
+BUNDLED = Path(__file__).resolve().parents[1] / "checkpoints" / "speech-small"
+
+
+@pytest.fixture(scope="module")
+def trained():
+    return load_release(BUNDLED)
+
+
+def test_half_weights_on_a_trained_model_stay_within_tolerance(trained):
+    """Teacher-forced on the model's own audio, half-float logits stay close to float32 ones."""
+    model = trained.model
+    exact = native.NativeGenerator(model, 2)
+    half = native.NativeHalfGenerator(model, 2)
+    for g in (exact, half):
+        g.reset(0, seed=1)
+        g.reset(1, seed=2, speaker=5)
+    codes = torch.from_numpy(exact.generate(4000))  # realistic inputs: what the model generates
+    for g in (exact, half):
+        g.reset(0, seed=1)
+        g.reset(1, seed=2, speaker=5)
+    diffs, kl = [], []
+    for t in range(codes.shape[1]):
+        a, b = exact.step(codes[:, t]), half.step(codes[:, t])
+        diffs.append((a - b).abs().max().item())
+        pa, pb = torch.log_softmax(a, -1), torch.log_softmax(b, -1)
+        kl.append((pa.exp() * (pa - pb)).sum(-1).max().item())
+    assert max(diffs) < 0.05  # the stated tolerance of native-f16 on trained models
+    assert max(kl) < 1e-3  # the sampling distributions hardly differ
+
+
+def level_stats(codes: np.ndarray) -> dict[str, float]:
+    audio = mulaw.decode(codes)
+    frames = audio[: len(audio) // 320 * 320].reshape(-1, 320)
+    rms = np.sqrt((frames**2).mean(axis=1)) + 1e-9
+    spectrum = np.abs(np.fft.rfft(frames * np.hanning(320), axis=1)) ** 2
+    freqs = np.fft.rfftfreq(320, 1 / 16000)
+    loud = rms > 10 ** (-50 / 20)
+    centroid = (spectrum[loud] * freqs).sum(axis=1) / spectrum[loud].sum(axis=1)
+    return {
+        "rms_db": 20 * np.log10(np.sqrt((audio**2).mean()) + 1e-9),
+        "silent": float((~loud).mean()),
+        "centroid": float(np.median(centroid)) if loud.any() else 0.0,
+    }
+
+
+def test_half_weights_generate_stably_for_ten_seconds(trained):
+    """10 s of audio per stream: half-float weights neither drift nor blow up, and their audio
+    has the float32 audio's statistics (pooled over streams: single streams are random draws)."""
+    pooled = {}
+    for cls in (native.NativeGenerator, native.NativeHalfGenerator):
+        g = cls(trained.model, 6)
+        for slot, speaker in enumerate((0, 3, 12, 20, 30, 40)):
+            g.reset(slot, speaker=speaker, seed=100 + slot)
+        codes = np.concatenate([g.generate(16000) for _ in range(10)], axis=1)  # (6, 160000)
+        assert codes.min() >= 0 and codes.max() < 256
+        for row in codes:  # no drift into silence, noise or clipping over the ten seconds
+            first, second = level_stats(row[:80000]), level_stats(row[80000:])
+            assert abs(first["rms_db"] - second["rms_db"]) < 12
+            assert np.abs(mulaw.decode(row)).max() < 1.0 or (row == 255).mean() < 0.01
+        pooled[cls.name] = level_stats(codes.reshape(-1))
+    exact, half = pooled["native"], pooled["native-f16"]
+    assert abs(exact["rms_db"] - half["rms_db"]) < 3
+    assert abs(exact["silent"] - half["silent"]) < 0.15
+    assert abs(exact["centroid"] - half["centroid"]) < 0.3 * exact["centroid"]
+
+
+def test_refuses_what_it_cannot_run():
+    model = random_model(SHAPES["debug"]).double()
+    with pytest.raises(WavenetError, match="float32 models on the CPU"):
+        native.NativeGenerator(model, 1)
+
+
+def test_thread_count_from_the_environment(monkeypatch):
+    monkeypatch.setenv("WAVENET_NATIVE_THREADS", "3")
+    assert native.default_threads() == 3
+    monkeypatch.setenv("WAVENET_NATIVE_THREADS", "many")
+    with pytest.raises(WavenetError, match="WAVENET_NATIVE_THREADS"):
+        native.default_threads()
+    monkeypatch.delenv("WAVENET_NATIVE_THREADS")
+    assert 1 <= native.default_threads() <= native.MAX_DEFAULT_THREADS
+
+
+@pytest.mark.parametrize("threads", [1, 2, 3, 5])
+def test_any_thread_count_gives_the_same_samples(threads):
+    model = random_model(SHAPES["k3-2stacks"])
+    reference = native.NativeGenerator(model, 3, threads=1)
+    other = native.NativeGenerator(model, 3, threads=threads)
+    for g in (reference, other):
+        for slot in range(3):
+            g.reset(slot, speaker=slot, seed=slot)
+    assert np.array_equal(reference.generate(300), other.generate(300))

@@ -1,0 +1,47 @@
+import numpy as np
+import pytest
+
+from wavenet.quality import frechet_distance, levels, log_mel, median_f0, yin_f0
+
+RATE = 16000
+
+
+def harmonic(f0: float, seconds: float = 1.0, level: float = 0.3) -> np.ndarray:
+    t = np.arange(int(seconds * RATE)) / RATE
+    return level * sum(np.sin(2 * np.pi * k * f0 * t) / k for k in range(1, 6))
+
+
+@pytest.mark.parametrize("f0", [70.0, 110.0, 165.0, 220.0, 330.0])
+def test_yin_finds_the_pitch_of_harmonic_tones(f0):
+    assert abs(median_f0(harmonic(f0)) - f0) / f0 < 0.01
+
+
+def test_yin_finds_no_pitch_in_noise_or_silence():
+    rng = np.random.default_rng(0)
+    assert len(yin_f0(0.3 * rng.standard_normal(RATE))) < 10
+    assert np.isnan(median_f0(np.zeros(RATE)))
+
+
+def test_levels_tell_tone_noise_and_silence_apart():
+    rng = np.random.default_rng(0)
+    tone, noise = levels(harmonic(200)), levels(0.1 * rng.standard_normal(RATE))
+    assert tone.flatness < 0.05 < 0.5 < noise.flatness
+    assert tone.silence == 0 and levels(np.zeros(RATE)).silence == 1
+    assert abs(noise.rms_dbfs + 20) < 0.5
+    assert 3500 < noise.centroid_hz < 4500 and tone.centroid_hz < 1000
+    half_silent = levels(np.concatenate([harmonic(200, 0.5), np.zeros(RATE // 2)]))
+    assert 0.45 < half_silent.silence < 0.55
+
+
+def test_frechet_distance():
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((5000, 4))
+    assert frechet_distance(a, a) < 1e-6
+    near, far = rng.standard_normal((5000, 4)), rng.standard_normal((5000, 4)) + 2
+    assert frechet_distance(a, near) < 0.05 < 15 < frechet_distance(a, far) < 17  # |mean shift|^2 = 16
+
+
+def test_log_mel_shape_skips_silence():
+    audio = np.concatenate([harmonic(200, 0.5), np.zeros(RATE)])
+    mel = log_mel(audio)
+    assert mel.shape[1] == 64 and 40 < mel.shape[0] < 60

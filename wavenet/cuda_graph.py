@@ -1,0 +1,117 @@
+"""The GPU backend: Fast WaveNet steps captured in CUDA graphs and replayed a chunk at a time.
+
+A generation step on a GPU is a few hundred tiny kernels; launched one by one from Python, the
+launches cost more than the arithmetic. Here a block of ``steps_per_graph`` steps (every layer,
+the head and the sampling) is captured once per batch-size bucket and replayed: one launch per
+block, no host synchronisation inside a chunk. For that, everything that changes from step to
+step lives on the device: the step counter (ring-buffer positions are computed from it), the
+uniforms (copied in once per block from the chunk drawn on the host) and the sampled codes.
+
+On a CPU the same device-indexed step runs eagerly, which is how the tests check this code
+without a GPU: its logits and samples must match the plain torch generator's.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from wavenet.generate import CachedGenerator
+from wavenet.model import WaveNet
+from wavenet.sampling import sample_codes
+
+
+class GraphGenerator(CachedGenerator):
+    name = "cuda-graph"
+
+    def __init__(self, model: WaveNet, batch_size: int = 1, steps_per_graph: int = 32) -> None:
+        super().__init__(model, batch_size)
+        dev = self.device
+        self.steps_per_graph = steps_per_graph
+        self._t_dev = torch.zeros(1, dtype=torch.long, device=dev)  # the step counter, on the device
+        self._block_uniforms = torch.full((batch_size, steps_per_graph), 0.5, device=dev)
+        self._block_codes = torch.zeros(batch_size, steps_per_graph, dtype=torch.long, device=dev)
+        self._graphs: dict[int, torch.cuda.CUDAGraph] = {}
+
+    def _bucket(self, k: int) -> int:
+        """Graphs have static shapes: one per power of two of running streams (free slots ride along)."""
+        size = 1
+        while size < k:
+            size *= 2
+        return min(size, self.batch_size)
+
+    @torch.inference_mode()
+    def step(self, codes: torch.Tensor) -> torch.Tensor:
+        """One step for the first b slots with device-side ring positions (capturable)."""
+        t, k, half, b = self._t_dev, self._k, self._half, codes.shape[0]
+        history = torch.cat([self._past_codes[:b], codes[:, None]], dim=1)  # (b, K_in)
+        x = self._input_bias + sum(self._input_taps[j][history[:, j]] for j in range(history.shape[1]))  # (b, R)
+        self._past_codes[:b] = history[:, 1:]
+        skips = None
+        for i, ((d, conv_w, conv_b, out_w, out_b), buf) in enumerate(zip(self._layers, self._buffers, strict=True)):
+            size = buf.shape[0]
+            taps = [buf.index_select(0, (t - (k - 1 - j) * d) % size)[0, :b] for j in range(k - 1)]  # (b, R)
+            h = torch.addmm(conv_b, torch.cat([*taps, x], dim=1), conv_w) + self._speaker_bias[i, :b]  # (b, G)
+            buf[:, :b].index_copy_(0, t % size, x[None])  # the oldest entry is read above; now the newest
+            z = torch.tanh(h[:, :half]) * torch.sigmoid(h[:, half:])  # (b, G/2)
+            out = torch.addmm(out_b, z, out_w)  # (b, S [+ R])
+            skip = out[:, : self.config.skip_channels]
+            skips = skip if skips is None else skips + skip
+            if out.shape[1] > skip.shape[1]:
+                x = x + out[:, skip.shape[1] :]
+        t.add_(1)
+        w1, b1, w2, b2 = self._head
+        return torch.addmm(b2, F.relu(torch.addmm(b1, F.relu(skips), w1)), w2)  # (b, classes)
+
+    def _block(self, b: int) -> None:
+        """steps_per_graph steps of the first b slots, reading and writing the block buffers."""
+        temperature = self._temperature[:b]
+        for i in range(self.steps_per_graph):
+            codes = sample_codes(self.step(self._last[:b]), temperature, self._block_uniforms[:b, i])
+            self._last[:b] = codes
+            self._block_codes[:b, i] = codes
+
+    def _graph(self, b: int) -> torch.cuda.CUDAGraph:
+        if b not in self._graphs:
+            # Capture on a copy of the state: warm-up and capture run the steps once, and the real
+            # state must not move. torch.cuda.graphs' recipe: warm up on a side stream, then capture.
+            saved = self._snapshot()
+            stream = torch.cuda.Stream(self.device)
+            stream.wait_stream(torch.cuda.current_stream(self.device))
+            with torch.cuda.stream(stream), torch.inference_mode():
+                self._block(b)
+            torch.cuda.current_stream(self.device).wait_stream(stream)
+            graph = torch.cuda.CUDAGraph()
+            with torch.cuda.graph(graph), torch.inference_mode():
+                self._block(b)
+            self._restore(saved)
+            self._graphs[b] = graph
+        return self._graphs[b]
+
+    def _snapshot(self) -> list[torch.Tensor]:
+        return [t.clone() for t in self._state()]
+
+    def _restore(self, saved: list[torch.Tensor]) -> None:
+        for t, s in zip(self._state(), saved, strict=True):
+            t.copy_(s)
+
+    def _state(self) -> list[torch.Tensor]:
+        return [self._t_dev, self._past_codes, self._last, *self._buffers]
+
+    @torch.inference_mode()
+    def run(self, uniforms: torch.Tensor) -> torch.Tensor:
+        k, n = uniforms.shape
+        if self.device.type != "cuda":
+            return super().run(uniforms)  # the same device-indexed steps, eagerly
+        b, m = self._bucket(k), self.steps_per_graph
+        graph = self._graph(b)
+        out = torch.empty(k, n, dtype=torch.long, device=self.device)
+        done = 0
+        while n - done >= m:
+            self._block_uniforms[:k].copy_(uniforms[:, done : done + m])
+            graph.replay()
+            out[:, done : done + m] = self._block_codes[:k]
+            done += m
+        if done < n:  # the rest of the chunk, step by step
+            out[:, done:] = super().run(uniforms[:, done:])
+        return out

@@ -59,8 +59,9 @@ def _native(cls, threads: int, rows: bool):
         if not native.available():
             pytest.fail("the native extension is not built")
         generator = cls(model, batch, threads=threads)
-        if rows:
-            generator.rows_from = 1  # each thread runs whole streams, whatever the batch
+        # Force one way of sharing the work, whatever the batch: whole streams per thread, or
+        # a slice of every layer's columns per thread.
+        generator.rows_from = 1 if rows else 1 << 30
         return generator
 
     return make

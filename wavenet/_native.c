@@ -176,10 +176,98 @@ TARGET_AVX2 static void gemv_avx2(const float *a, float *o, const void *w, int l
     }
 }
 
+/* Two rows by 32 columns and three rows by 16 (the leftovers of the four-row tiles): every
+ * weight vector loaded still serves every row. */
+TARGET_AVX2 static void gemm2_avx2(const float *a0, const float *a1, float *o0, float *o1, const void *w, int ldw,
+                                   const float *bias, int kdim, int c0, int c1, int half) {
+    int c = c0;
+    for (; c + 32 <= c1; c += 32) {
+        __m256 p[4], q[4];
+        for (int j = 0; j < 4; j++) p[j] = q[j] = _mm256_loadu_ps(bias + c + 8 * j);
+        for (int k = 0; k < kdim; k++) {
+            size_t base = (size_t)k * ldw + c;
+            __m256 u = _mm256_broadcast_ss(a0 + k), v = _mm256_broadcast_ss(a1 + k);
+            for (int j = 0; j < 4; j++) {
+                __m256 wj = load_w(w, base + 8 * j, half);
+                p[j] = _mm256_fmadd_ps(u, wj, p[j]);
+                q[j] = _mm256_fmadd_ps(v, wj, q[j]);
+            }
+        }
+        for (int j = 0; j < 4; j++) {
+            _mm256_storeu_ps(o0 + c + 8 * j, p[j]);
+            _mm256_storeu_ps(o1 + c + 8 * j, q[j]);
+        }
+    }
+    if (c < c1) {
+        gemv_avx2(a0, o0, w, ldw, bias, kdim, c, c1, half);
+        gemv_avx2(a1, o1, w, ldw, bias, kdim, c, c1, half);
+    }
+}
+
+TARGET_AVX2 static void gemm3_avx2(const float *a0, const float *a1, const float *a2, float *o0, float *o1, float *o2,
+                                   const void *w, int ldw, const float *bias, int kdim, int c0, int c1, int half) {
+    int c = c0;
+    for (; c + 16 <= c1; c += 16) {
+        __m256 p0 = _mm256_loadu_ps(bias + c), q0 = _mm256_loadu_ps(bias + c + 8);
+        __m256 p1 = p0, q1 = q0, p2 = p0, q2 = q0;
+        for (int k = 0; k < kdim; k++) {
+            size_t base = (size_t)k * ldw + c;
+            __m256 w0 = load_w(w, base, half), w1 = load_w(w, base + 8, half), v;
+            v = _mm256_broadcast_ss(a0 + k);
+            p0 = _mm256_fmadd_ps(v, w0, p0);
+            q0 = _mm256_fmadd_ps(v, w1, q0);
+            v = _mm256_broadcast_ss(a1 + k);
+            p1 = _mm256_fmadd_ps(v, w0, p1);
+            q1 = _mm256_fmadd_ps(v, w1, q1);
+            v = _mm256_broadcast_ss(a2 + k);
+            p2 = _mm256_fmadd_ps(v, w0, p2);
+            q2 = _mm256_fmadd_ps(v, w1, q2);
+        }
+        _mm256_storeu_ps(o0 + c, p0);
+        _mm256_storeu_ps(o0 + c + 8, q0);
+        _mm256_storeu_ps(o1 + c, p1);
+        _mm256_storeu_ps(o1 + c + 8, q1);
+        _mm256_storeu_ps(o2 + c, p2);
+        _mm256_storeu_ps(o2 + c + 8, q2);
+    }
+    if (c < c1) {
+        gemv_avx2(a0, o0, w, ldw, bias, kdim, c, c1, half);
+        gemv_avx2(a1, o1, w, ldw, bias, kdim, c, c1, half);
+        gemv_avx2(a2, o2, w, ldw, bias, kdim, c, c1, half);
+    }
+}
+
+/* Six rows by 16 columns: 12 accumulators, each weight vector loaded once for six streams. */
+TARGET_AVX2 static void gemm6_avx2(const float *a, int ldi, float *o, int ldo, const void *w, int ldw,
+                                   const float *bias, int kdim, int c0, int c1, int half) {
+    for (int c = c0; c < c1; c += 16) {
+        __m256 p[6], q[6];
+        p[0] = _mm256_loadu_ps(bias + c);
+        q[0] = _mm256_loadu_ps(bias + c + 8);
+        for (int i = 1; i < 6; i++) p[i] = p[0], q[i] = q[0];
+        for (int k = 0; k < kdim; k++) {
+            size_t base = (size_t)k * ldw + c;
+            __m256 w0 = load_w(w, base, half), w1 = load_w(w, base + 8, half);
+            for (int i = 0; i < 6; i++) {
+                __m256 v = _mm256_broadcast_ss(a + (size_t)i * ldi + k);
+                p[i] = _mm256_fmadd_ps(v, w0, p[i]);
+                q[i] = _mm256_fmadd_ps(v, w1, q[i]);
+            }
+        }
+        for (int i = 0; i < 6; i++) {
+            _mm256_storeu_ps(o + (size_t)i * ldo + c, p[i]);
+            _mm256_storeu_ps(o + (size_t)i * ldo + c + 8, q[i]);
+        }
+    }
+}
+
 /* Four rows by 16 columns: each weight vector, loaded once, serves four streams. */
 TARGET_AVX2 static void gemm_avx2(const Net *net, float *out, int ldo, const float *in, int ldi, const void *w,
                                   int ldw, const float *bias, int kdim, int r0, int r1, int c0, int c1) {
     int half = net->half, r = r0;
+    if ((c1 - c0) % 16 == 0)
+        for (; r + 6 <= r1; r += 6)
+            gemm6_avx2(in + (size_t)r * ldi, ldi, out + (size_t)r * ldo, ldo, w, ldw, bias, kdim, c0, c1, half);
     for (; r + 4 <= r1; r += 4) {
         const float *a0 = in + (size_t)r * ldi, *a1 = a0 + ldi, *a2 = a1 + ldi, *a3 = a2 + ldi;
         int c = c0;
@@ -215,7 +303,14 @@ TARGET_AVX2 static void gemm_avx2(const Net *net, float *out, int ldo, const flo
         for (int rr = r; c < c1 && rr < r + 4; rr++)
             gemv_avx2(in + (size_t)rr * ldi, out + (size_t)rr * ldo, w, ldw, bias, kdim, c, c1, half);
     }
-    for (; r < r1; r++) gemv_avx2(in + (size_t)r * ldi, out + (size_t)r * ldo, w, ldw, bias, kdim, c0, c1, half);
+    const float *a = in + (size_t)r * ldi;
+    float *o = out + (size_t)r * ldo;
+    if (r1 - r == 3)
+        gemm3_avx2(a, a + ldi, a + 2 * ldi, o, o + ldo, o + 2 * ldo, w, ldw, bias, kdim, c0, c1, half);
+    else if (r1 - r == 2)
+        gemm2_avx2(a, a + ldi, o, o + ldo, w, ldw, bias, kdim, c0, c1, half);
+    else if (r1 - r == 1)
+        gemv_avx2(a, o, w, ldw, bias, kdim, c0, c1, half);
 }
 
 TARGET_AVX2 static void gate_avx2(const float *h, const float *spk, float *z, int b0, int b1) {

@@ -1,0 +1,150 @@
+"""Preparation: from a manifest of raw audio to μ-law codes that training memory-maps.
+
+Every file is read, mixed to mono, resampled, optionally trimmed and normalised, and μ-law
+encoded once, here; a file that cannot be read, or is empty or silent, is reported with its
+path and skipped now rather than hours into a training run. The output directory holds::
+
+    dataset.json         speakers (name → id), splits, audio options, what was skipped
+    train.codes.npy      uint8 μ-law codes of all training utterances, concatenated
+    train.index.npy      int64 (utterances, 3): offset, length, speaker id
+    valid.* / test.*     the same for the other splits
+    train.tsv, valid.tsv the utterances kept in each split, as manifests (``wavenet eval`` takes them)
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections import defaultdict
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from wavenet import mulaw
+from wavenet.data.audio import AudioOptions, load_audio
+from wavenet.data.manifest import Utterance, read_manifest, write_manifest
+from wavenet.errors import WavenetError
+from wavenet.files import atomic_write_text
+
+log = logging.getLogger(__name__)
+
+FORMAT = "wavenet-dataset"
+VERSION = 1
+
+
+@dataclass(frozen=True)
+class SplitOptions:
+    """How utterances without a split in the manifest are divided."""
+
+    valid_fraction: float = 0.05  # of each speaker's utterances, at least one where a speaker has two
+    valid_speakers: tuple[str, ...] = ()  # speakers held out whole (all their utterances go to valid)
+    seed: int = 0
+
+
+@dataclass
+class PrepareSummary:
+    speakers: dict[str, int]
+    splits: dict[str, dict[str, float]]
+    skipped: list[dict[str, str]] = field(default_factory=list)
+
+
+def _encode_file(job: tuple[Path, AudioOptions, int]) -> tuple[np.ndarray | None, str]:
+    path, options, mu = job
+    try:
+        return mulaw.encode(load_audio(path, options), mu).astype(np.uint8), ""
+    except WavenetError as err:
+        return None, str(err)
+
+
+def assign_splits(utterances: list[Utterance], options: SplitOptions) -> list[str]:
+    """A split for every utterance: the manifest's, else held-out speaker, else a seeded fraction per speaker."""
+    if not 0 <= options.valid_fraction < 1:
+        raise WavenetError(f"valid_fraction must be in [0, 1), got {options.valid_fraction}")
+    speakers = {u.speaker for u in utterances}
+    unknown = sorted(set(options.valid_speakers) - speakers)
+    if unknown:
+        raise WavenetError(f"held-out speaker(s) {', '.join(unknown)} not in the manifest")
+    splits = [u.split for u in utterances]
+    by_speaker: dict[str, list[int]] = defaultdict(list)
+    for i, u in enumerate(utterances):
+        if not u.split:
+            if u.speaker in options.valid_speakers:
+                splits[i] = "valid"
+            else:
+                by_speaker[u.speaker].append(i)
+    rng = np.random.default_rng(options.seed)
+    for speaker in sorted(by_speaker):
+        indices = by_speaker[speaker]
+        n_valid = round(options.valid_fraction * len(indices))
+        if options.valid_fraction > 0 and len(indices) >= 2:
+            n_valid = max(n_valid, 1)
+        chosen = set(rng.permutation(len(indices))[:n_valid].tolist())
+        for j, i in enumerate(indices):
+            splits[i] = "valid" if j in chosen else "train"
+    return splits
+
+
+def prepare(
+    manifest: Path,
+    out_dir: Path,
+    audio: AudioOptions = AudioOptions(),
+    split: SplitOptions = SplitOptions(),
+    mu: int = mulaw.MU,
+    workers: int = 2,
+) -> PrepareSummary:
+    utterances = read_manifest(manifest)
+    splits = assign_splits(utterances, split)
+    speakers = {name: i for i, name in enumerate(sorted({u.speaker for u in utterances}))}
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "dataset.json").unlink(missing_ok=True)  # until rewritten, the directory is unfinished
+
+    jobs = [(u.path, audio, mu) for u in utterances]
+    if workers > 1:
+        with ProcessPoolExecutor(workers) as pool:
+            results = list(pool.map(_encode_file, jobs, chunksize=8))
+    else:
+        results = [_encode_file(job) for job in jobs]
+
+    per_split: dict[str, list[tuple[np.ndarray, int, Utterance]]] = defaultdict(list)
+    skipped = []
+    for u, s, (codes, error) in zip(utterances, splits, results, strict=True):
+        if codes is None:
+            log.warning("skipped %s", error)
+            skipped.append({"path": str(u.path), "reason": error})
+        else:
+            per_split[s].append((codes, speakers[u.speaker], u))
+    if not per_split.get("train"):
+        raise WavenetError(f"{manifest}: no usable training audio ({len(skipped)} file(s) skipped)")
+
+    summary_splits = {}
+    for name, items in sorted(per_split.items()):
+        lengths = np.array([len(c) for c, _, _ in items], dtype=np.int64)
+        offsets = np.concatenate([[0], np.cumsum(lengths)[:-1]])
+        index = np.stack([offsets, lengths, np.array([sid for _, sid, _ in items], dtype=np.int64)], axis=1)
+        np.save(out_dir / f"{name}.codes.npy", np.concatenate([c for c, _, _ in items]))
+        np.save(out_dir / f"{name}.index.npy", index)
+        summary_splits[name] = {
+            "utterances": len(items),
+            "samples": int(lengths.sum()),
+            "seconds": round(float(lengths.sum()) / audio.sample_rate, 3),
+            "speakers": len({sid for _, sid, _ in items}),
+        }
+        kept = [Utterance(u.path.resolve(), u.speaker, len(c) / audio.sample_rate, name) for c, _, u in items]
+        write_manifest(out_dir / f"{name}.tsv", kept)
+    config = {
+        "format": FORMAT,
+        "version": VERSION,
+        "mu": mu,
+        "audio": asdict(audio),
+        "split": asdict(split),
+        "speakers": speakers,
+        "splits": summary_splits,
+        "skipped": skipped,
+        "manifest": str(Path(manifest).resolve()),
+    }
+    # Written last: a directory without dataset.json is an unfinished preparation.
+    atomic_write_text(out_dir / "dataset.json", json.dumps(config, indent=2) + "\n")
+    return PrepareSummary(speakers=speakers, splits=summary_splits, skipped=skipped)

@@ -85,7 +85,7 @@ def test_a_disconnected_client_frees_its_slot(server):
 
 
 def test_a_full_queue_answers_429(checkpoint_dir):
-    server = Server(str(checkpoint_dir), "--max-batch", "1", "--queue-size", "0")
+    server = Server(str(checkpoint_dir), "--max-batch", "1", "--queue-size", "0", "--backend", "torch")
     try:
         with httpx.stream("POST", f"{server.url}/synthesize", json={"seconds": 30}, timeout=60) as running:
             next(running.iter_bytes())

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from wavenet.quality import frechet_distance, levels, log_mel, median_f0, yin_f0
+from wavenet.quality import frechet_distance, levels, log_mel, median_f0, voiced_share, yin_f0
 
 RATE = 16000
 
@@ -20,6 +20,19 @@ def test_yin_finds_no_pitch_in_noise_or_silence():
     rng = np.random.default_rng(0)
     assert len(yin_f0(0.3 * rng.standard_normal(RATE))) < 10
     assert np.isnan(median_f0(np.zeros(RATE)))
+
+
+def test_a_lenient_threshold_finds_breathy_voice_but_not_noise():
+    """The quality report reads pitch at threshold 0.35: a tone 3 dB above noise, but no noise alone."""
+    rng = np.random.default_rng(0)
+    tone = harmonic(150)
+    noise = rng.standard_normal(RATE) * np.sqrt((tone**2).mean()) / 10 ** (3 / 20)
+    assert voiced_share(tone + noise) == 0
+    assert voiced_share(tone + noise, threshold=0.35) > 0.9
+    assert abs(median_f0(tone + noise, threshold=0.35) - 150) < 3
+    assert voiced_share(0.1 * rng.standard_normal(4 * RATE), threshold=0.35) == 0
+    half = np.concatenate([tone, np.zeros(RATE)])
+    assert 0.45 < voiced_share(half) < 0.55
 
 
 def test_levels_tell_tone_noise_and_silence_apart():

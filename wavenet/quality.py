@@ -89,9 +89,16 @@ def yin_f0(audio: np.ndarray, sample_rate: int = 16000, fmin: float = 60.0, fmax
     return np.asarray(f0)
 
 
-def median_f0(audio: np.ndarray, sample_rate: int = 16000) -> float:
-    f0 = yin_f0(audio, sample_rate)
+def median_f0(audio: np.ndarray, sample_rate: int = 16000, threshold: float = 0.15) -> float:
+    """Median F0 of the voiced frames; NaN when fewer than 10 frames are voiced, too few to trust."""
+    f0 = yin_f0(audio, sample_rate, threshold=threshold)
     return float(np.median(f0)) if len(f0) >= 10 else float("nan")
+
+
+def voiced_share(audio: np.ndarray, sample_rate: int = 16000, threshold: float = 0.15) -> float:
+    """Share of all frames (silent ones included) that YIN finds voiced at ``threshold``."""
+    n = len(frames(audio))
+    return len(yin_f0(audio, sample_rate, threshold=threshold)) / n if n else 0.0
 
 
 def mel_filterbank(sample_rate: int = 16000, n_fft: int = FRAME, n_mels: int = 64) -> np.ndarray:

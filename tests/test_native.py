@@ -1,5 +1,6 @@
-"""The native CPU backend beyond the shared exactness tests: half-float weights on a trained
-model, stability over 10 seconds of audio, and its errors."""
+"""The native CPU backend beyond the shared exactness tests: every batch size and tile, the
+portable kernels, half-float weights on a trained model, stability over 10 seconds of audio, and
+its errors."""
 
 from pathlib import Path
 
@@ -8,9 +9,11 @@ import pytest
 import torch
 
 from tests.conftest import SHAPES, random_model
-from wavenet import mulaw, native
+from wavenet import _native, mulaw, native
 from wavenet.checkpoint import load_release
+from wavenet.config import WaveNetConfig
 from wavenet.errors import WavenetError
+from wavenet.generate import CachedGenerator
 
 BUNDLED = Path(__file__).resolve().parents[1] / "checkpoints" / "speech-small"
 
@@ -103,3 +106,51 @@ def test_any_thread_count_gives_the_same_samples(threads):
         for slot in range(3):
             g.reset(slot, speaker=slot, seed=slot)
     assert np.array_equal(reference.generate(300), other.generate(300))
+
+
+# Widths that reach every kernel: 32- and 16-column tiles with 8-column leftovers (skip 40), and
+# channel counts that are not multiples of 8 (padded).
+TILED = WaveNetConfig(layers_per_stack=3, stacks=1, kernel_size=2, input_kernel_size=2, residual_channels=32,
+                      gate_channels=64, skip_channels=40, n_speakers=4)  # fmt: skip
+
+
+def teacher_forced(generator, batch: int, codes: torch.Tensor) -> torch.Tensor:
+    for slot in range(batch):
+        generator.reset(slot, speaker=slot % generator.config.n_speakers, seed=slot)
+    return torch.stack([generator.step(codes[:, t]) for t in range(codes.shape[1])], dim=1)
+
+
+@pytest.mark.parametrize("config", [TILED, SHAPES["k3-2stacks"]], ids=["tiled", "k3-2stacks"])
+@pytest.mark.parametrize("threads", [1, 2])
+def test_every_batch_size_and_tile_matches_torch(config, threads):
+    """Streams per thread from 1 to 9 reach the 6-, 4-, 3-, 2- and 1-row tiles and their mixes."""
+    model = random_model(config, seed=3)
+    for batch in [*range(1, 14), 16, 17]:
+        codes = torch.randint(0, 256, (batch, 12), generator=torch.Generator().manual_seed(batch))
+        reference = teacher_forced(CachedGenerator(model, batch), batch, codes)
+        for rows in (False, True):
+            generator = native.NativeGenerator(model, batch, threads=threads)
+            generator.rows_from = 1 if rows else 1 << 30
+            logits = teacher_forced(generator, batch, codes)
+            assert (logits - reference).abs().max().item() < 1e-4, (batch, rows)
+
+
+def test_portable_kernels_match_the_avx2_ones():
+    """The scalar path that CPUs without AVX2 run gives the same logits and samples."""
+    if not _native.features()["avx2"]:
+        pytest.skip("this CPU has no AVX2: the scalar path is the one every other test runs")
+    model = random_model(TILED, seed=4)
+    codes = torch.randint(0, 256, (7, 20), generator=torch.Generator().manual_seed(0))
+    results = []
+    for simd in (True, False):
+        assert _native.set_simd(simd) == simd
+        try:
+            generator = native.NativeGenerator(model, 7)
+            logits = teacher_forced(generator, 7, codes)
+            for slot in range(7):
+                generator.reset(slot, speaker=slot % 4, seed=slot)
+            results.append((logits, generator.generate(200)))
+        finally:
+            _native.set_simd(True)
+    assert (results[0][0] - results[1][0]).abs().max().item() < 1e-4
+    assert np.array_equal(results[0][1], results[1][1])

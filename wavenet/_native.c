@@ -761,7 +761,7 @@ static PyObject *set_simd(PyObject *self, PyObject *args) {
     int enable;
     if (!PyArg_ParseTuple(args, "p", &enable)) return NULL;
 #if X86
-    use_avx2 = enable && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    use_avx2 = enable && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
 #else
     use_avx2 = 0;
 #endif

@@ -3,9 +3,10 @@
     python docs/quality_report.py            # or: make quality-report
 
 Needs the prepared data of the offline recipes (held-out audio and the training data of the
-baselines): run `recipes/speech_offline/run.sh corpus manifest prepare` and
-`recipes/piano_offline/run.sh corpus manifest prepare` first (WORK defaults to work/RECIPE).
-Every figure in the report is computed here, from the checkpoints in checkpoints/.
+baselines) in work/speech_offline/data and work/piano_offline/data; `make quality-report` builds
+it when missing (`recipes/RECIPE/run.sh deps corpus manifest prepare`: deterministic, so the
+held-out split is the one the models were validated on). Every figure in the report is computed
+here, from the checkpoints in checkpoints/ and the training logs they ship (metrics.jsonl).
 """
 
 from __future__ import annotations
@@ -67,8 +68,8 @@ def real_audio(data: PreparedData, split: str, speaker: int | None = None, max_s
     return np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.float32)
 
 
-def curves(run_dir: Path, name: str) -> str:
-    metrics = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+def curves(metrics_path: Path, name: str) -> str:
+    metrics = [json.loads(line) for line in metrics_path.read_text().splitlines()]
     train = [(m["step"], m["bits_per_sample"]) for m in metrics if m["kind"] == "train"]
     valid = [(m["step"], m["bits_per_sample"]) for m in metrics if m["kind"] == "valid"]
     fig, ax = plt.subplots(figsize=(7, 3.5))
@@ -134,7 +135,7 @@ def compare(real: np.ndarray, generated: np.ndarray, ngram: np.ndarray, rate: in
     }
 
 
-def report_model(name: str, ckpt: Checkpoint, data: PreparedData, run_dir: Path | None, seconds: float,
+def report_model(name: str, ckpt_dir: Path, ckpt: Checkpoint, data: PreparedData, seconds: float,
                  speakers: list[int], f0: bool, ngram_seconds: float) -> dict:  # fmt: skip
     rate = ckpt.config.sample_rate
     started = time.perf_counter()
@@ -157,8 +158,8 @@ def report_model(name: str, ckpt: Checkpoint, data: PreparedData, run_dir: Path 
         **compare(real, gen.reshape(-1), ngram, rate),
         "pictures": {"spectrograms": spectrograms(real, gen[0], rate, name)},
     }
-    if run_dir is not None and (run_dir / "metrics.jsonl").exists():
-        result["pictures"]["curves"] = curves(run_dir, name)
+    if (ckpt_dir / "metrics.jsonl").exists():  # the training log that `wavenet export` ships
+        result["pictures"]["curves"] = curves(ckpt_dir / "metrics.jsonl", name)
     if f0:
         names = {sid: spk for spk, sid in ckpt.speakers.items()}
         points = []
@@ -286,7 +287,7 @@ def main() -> None:
             "steps": meta.get("steps"),
             "train_hours": (meta.get("train_seconds") or 0) / 3600,
         }
-        results.append(report_model(name, ckpt, data, work / "run", args.seconds, speakers, f0, args.ngram_seconds))
+        results.append(report_model(name, ckpt_dir, ckpt, data, args.seconds, speakers, f0, args.ngram_seconds))
     (DOCS / "QUALITY.md").write_text(markdown(results, cards), encoding="utf-8")
     (PICTURES / "report.json").write_text(json.dumps(results, indent=2, default=float) + "\n", encoding="utf-8")
     print(f"wrote {DOCS / 'QUALITY.md'}")

@@ -32,6 +32,8 @@ def test_export_writes_a_loadable_release_with_ema_weights(trained, prepared):
     assert meta["steps"] == 40 and meta["weights"] == "ema" and meta["valid_bits_per_sample"] < 8
     assert meta["data_dir"] == str(prepared.resolve())
     assert meta["audio"]["sample_rate"] == 16000
+    metrics = [json.loads(line) for line in (trained / "metrics.jsonl").read_text().splitlines()]
+    assert {"train", "valid"} <= {m["kind"] for m in metrics} and max(m["step"] for m in metrics) == 40
 
 
 def test_export_choices(tmp_path, trained):

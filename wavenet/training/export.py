@@ -2,17 +2,20 @@
 
 The release holds the EMA weights when the run kept an average, and records in its metadata
 how the data was prepared (so ``wavenet eval`` reads audio the same way), where that data was
-(for the n-gram baselines), and how long and how far the model was trained.
+(for the n-gram baselines), and how long and how far the model was trained. The run's metrics up
+to the exported step go along as ``metrics.jsonl``, so a model's training curves travel with it.
 """
 
 from __future__ import annotations
 
 import datetime
+import json
 import math
 from pathlib import Path
 
 from wavenet.checkpoint import save_release
 from wavenet.config import WaveNetConfig
+from wavenet.files import atomic_write_text
 from wavenet.model import WaveNet
 from wavenet.training import checkpoints
 
@@ -36,4 +39,9 @@ def export(run_dir: Path, out_dir: Path, which: str = "best") -> Path:
         "data_splits": state["data"]["splits"],
     }
     save_release(model, Path(out_dir), speakers=state["speakers"], metadata=metadata)
+    metrics = Path(run_dir) / "metrics.jsonl"
+    if metrics.is_file():
+        rows = [line for line in metrics.read_text(encoding="utf-8").splitlines() if line.strip()]
+        kept = [line for line in rows if json.loads(line)["step"] <= state["step"]]
+        atomic_write_text(Path(out_dir) / "metrics.jsonl", "".join(f"{line}\n" for line in kept))
     return path

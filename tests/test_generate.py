@@ -217,3 +217,9 @@ def test_generating_only_the_first_slots(model, backend):
         part.generate(5, active=1)
     with pytest.raises(WavenetError, match="active slots must be in"):
         part.generate(5, active=5)
+
+
+def test_auto_takes_the_fastest_backend_here():
+    model = random_model(SHAPES["debug"])
+    assert make_generator(model, 2).name == "native-f16"
+    assert make_generator(model, 2, "torch").name == "torch"

@@ -57,6 +57,7 @@ def test_models_health_readiness(client):
     assert client.get("/readyz").json() == {"status": "ready"}
     [model] = client.get("/models").json()["models"]
     assert model["name"] == "tiny" and model["sample_rate"] == 16000 and model["receptive_field"] == 32
+    assert model["backend"] == "native-f16"  # the fastest CPU backend, by default
     assert [(s["id"], s["name"]) for s in model["speakers"]] == sorted((i, n) for n, i in SPEAKERS.items())
     assert "<title>wavenet-service</title>" in client.get("/").text
     assert client.get("/openapi.json").json()["paths"]["/synthesize"]["post"]

@@ -5,8 +5,9 @@
 Needs the prepared data of the offline recipes (held-out audio and the training data of the
 baselines) in work/speech_offline/data and work/piano_offline/data; `make quality-report` builds
 it when missing (`recipes/RECIPE/run.sh deps corpus manifest prepare`: seeded, so the held-out
-split is the one the models were validated on; the speech data, rebuilt, matched bit for bit). Every figure in the report is computed
-here, from the checkpoints in checkpoints/ and the training logs they ship (metrics.jsonl).
+split is the one the models were validated on; the speech data, rebuilt, matched bit for bit).
+Every figure in the report is computed here, from the checkpoints in checkpoints/ and the
+training logs they ship (metrics.jsonl).
 """
 
 from __future__ import annotations

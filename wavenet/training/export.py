@@ -39,9 +39,11 @@ def export(run_dir: Path, out_dir: Path, which: str = "best") -> Path:
         "data_splits": state["data"]["splits"],
     }
     save_release(model, Path(out_dir), speakers=state["speakers"], metadata=metadata)
-    metrics = Path(run_dir) / "metrics.jsonl"
+    metrics, shipped = Path(run_dir) / "metrics.jsonl", Path(out_dir) / "metrics.jsonl"
     if metrics.is_file():
         rows = [line for line in metrics.read_text(encoding="utf-8").splitlines() if line.strip()]
         kept = [line for line in rows if json.loads(line)["step"] <= state["step"]]
-        atomic_write_text(Path(out_dir) / "metrics.jsonl", "".join(f"{line}\n" for line in kept))
+        atomic_write_text(shipped, "".join(f"{line}\n" for line in kept))
+    else:
+        shipped.unlink(missing_ok=True)  # not an older export's log beside these weights
     return path

@@ -2,6 +2,7 @@ import json
 
 import numpy as np
 import pytest
+import torch
 
 from wavenet.checkpoint import load_release
 from wavenet.cli import main
@@ -75,3 +76,26 @@ def test_eval_cli_json_and_errors(trained, prepared, capsys, tmp_path):
     assert "none.wav: no such file or directory" in capsys.readouterr().err
     assert main(["eval", "debug", str(files[0])]) == 2
     assert "no data to fit the baselines on" in capsys.readouterr().err
+
+
+def test_a_new_run_can_start_from_a_release(tmp_path, trained, prepared):
+    """train.init_from: the weights of a shipped model start a new run; a mismatch is an error."""
+    from tests.training.conftest import CONFIG
+    from wavenet.training.trainer import Trainer
+
+    (tmp_path / "config.yaml").write_text(CONFIG.format(data=prepared, schedule="cosine"))
+
+    def trainer(*overrides: str) -> Trainer:
+        return Trainer(load_run_config(tmp_path / "config.yaml", [f"run_dir={tmp_path / 'run'}", *overrides]))
+
+    release = load_release(trained).model.state_dict()
+    started = trainer(f"train.init_from={trained}")
+    for name, tensor in started.model.state_dict().items():
+        assert torch.equal(tensor, release[name]), name
+    assert all(torch.equal(t, release[n]) for n, t in started.ema.state_dict().items())
+    first = next(iter(release))
+    assert not torch.equal(trainer().model.state_dict()[first], release[first])  # without it: a fresh start
+    with pytest.raises(WavenetError, match=r"train.init_from: .*residual_channels"):
+        trainer(f"train.init_from={trained}", "model.residual_channels=6")
+    with pytest.raises(WavenetError, match="train.init_from: .*nope"):
+        trainer(f"train.init_from={tmp_path / 'nope'}")

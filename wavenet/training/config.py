@@ -51,6 +51,7 @@ class LoopConfig:
     checkpoint_every: int = 500
     keep_last: int = 3  # training checkpoints kept besides the best one
     eval_audio_seconds: float = 0.5  # audio generated at each evaluation for TensorBoard; 0 turns it off
+    init_from: str = ""  # a release checkpoint whose weights start a new run (fine-tuning); not used on --resume
 
 
 @dataclass

@@ -32,6 +32,7 @@ import torch
 import torch.nn.functional as F
 from torch.nn.parallel import DistributedDataParallel
 
+from wavenet.checkpoint import load_release
 from wavenet.configfile import to_yaml
 from wavenet.data.dataset import IGNORE, CropSampler, PreparedData
 from wavenet.errors import WavenetError
@@ -151,6 +152,8 @@ class Trainer:
         if state is None:
             if resume:
                 log.info("nothing to resume in %s: starting from step 0", self.run_dir)
+            if self.config.train.init_from:
+                self._init_from(Path(self.config.train.init_from))
             return
         if state["model_config"] != self.model_config.to_dict():
             raise WavenetError(
@@ -167,6 +170,26 @@ class Trainer:
         self.best_valid = state["best_valid"]
         self.train_seconds = state["train_seconds"]
         log.info("resumed %s at step %d", self.run_dir, self.step)
+
+    def _init_from(self, path: Path) -> None:
+        """Start from a release's weights: to train a shipped model further, or to fine-tune it on
+        new data, when the run that made it (and its optimizer state) is not at hand."""
+        try:
+            release = load_release(path)
+        except WavenetError as error:
+            raise WavenetError(f"train.init_from: {error}") from None
+        if release.config.to_dict() != self.model_config.to_dict():
+            ours, theirs = self.model_config.to_dict(), release.config.to_dict()
+            diff = ", ".join(f"{k} {theirs.get(k)} vs {ours[k]}" for k in ours if ours[k] != theirs.get(k))
+            raise WavenetError(f"train.init_from: {path}: its model differs from this run's ({diff})")
+        if release.speakers and release.speakers != self.data.speakers:
+            raise WavenetError(
+                f"train.init_from: {path}: its speaker map differs from the data's in {self.data.directory}"
+            )
+        self.model.load_state_dict(release.model.state_dict())
+        if self.ema is not None:
+            self.ema = EMA(self.model, self.config.train.ema_decay)
+        log.info("initialised the weights from %s", path)
 
     def state(self) -> dict[str, Any]:
         return {

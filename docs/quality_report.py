@@ -69,6 +69,14 @@ def real_audio(data: PreparedData, split: str, speaker: int | None = None, max_s
     return np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.float32)
 
 
+def save(fig: plt.Figure, filename: str) -> str:
+    """Write a picture into docs/quality and return its name, for the report's links."""
+    fig.tight_layout()
+    fig.savefig(PICTURES / filename, dpi=110)
+    plt.close(fig)
+    return filename
+
+
 def curves(metrics_path: Path, name: str) -> str:
     metrics = [json.loads(line) for line in metrics_path.read_text().splitlines()]
     train = [(m["step"], m["bits_per_sample"]) for m in metrics if m["kind"] == "train"]
@@ -79,11 +87,7 @@ def curves(metrics_path: Path, name: str) -> str:
     ax.set(xlabel="step", ylabel="bits per sample", title=f"{name}: training curves")
     ax.grid(alpha=0.3)
     ax.legend()
-    path = PICTURES / f"{name}-curves.png"
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path.name
+    return save(fig, f"{name}-curves.png")
 
 
 def spectrograms(real: np.ndarray, generated: np.ndarray, rate: int, name: str) -> str:
@@ -92,11 +96,7 @@ def spectrograms(real: np.ndarray, generated: np.ndarray, rate: int, name: str) 
         ax.specgram(audio[: 4 * rate] + 1e-7, NFFT=512, Fs=rate, noverlap=384, cmap="magma", vmin=-120)
         ax.set(title=f"{name}: {title}", xlabel="seconds")
     axes[0].set_ylabel("Hz")
-    path = PICTURES / f"{name}-spectrograms.png"
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path.name
+    return save(fig, f"{name}-spectrograms.png")
 
 
 def f0_scatter(points: list[tuple[str, float, float]], r: float, name: str) -> str:
@@ -111,11 +111,7 @@ def f0_scatter(points: list[tuple[str, float, float]], r: float, name: str) -> s
     ax.set(xscale="log", yscale="log", xlabel="median F0 of real recordings (Hz)",
            ylabel="median F0 of generated audio (Hz)", title=f"{name}: pitch per speaker id (r = {r:.2f})")  # fmt: skip
     ax.legend()
-    path = PICTURES / f"{name}-f0.png"
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path.name
+    return save(fig, f"{name}-f0.png")
 
 
 def compare(real: np.ndarray, generated: np.ndarray, ngram: np.ndarray, rate: int) -> dict:

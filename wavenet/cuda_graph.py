@@ -14,7 +14,6 @@ without a GPU: its logits and samples must match the plain torch generator's.
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 
 from wavenet.generate import CachedGenerator
 from wavenet.model import WaveNet
@@ -40,28 +39,19 @@ class GraphGenerator(CachedGenerator):
             size *= 2
         return min(size, self.batch_size)
 
-    @torch.inference_mode()
-    def step(self, codes: torch.Tensor) -> torch.Tensor:
-        """One step for the first b slots with device-side ring positions (capturable)."""
-        t, k, half, b = self._t_dev, self._k, self._half, codes.shape[0]
-        history = torch.cat([self._past_codes[:b], codes[:, None]], dim=1)  # (b, K_in)
-        x = self._input_bias + sum(self._input_taps[j][history[:, j]] for j in range(history.shape[1]))  # (b, R)
-        self._past_codes[:b] = history[:, 1:]
-        skips = None
-        for i, ((d, conv_w, conv_b, out_w, out_b), buf) in enumerate(zip(self._layers, self._buffers, strict=True)):
-            size = buf.shape[0]
-            taps = [buf.index_select(0, (t - (k - 1 - j) * d) % size)[0, :b] for j in range(k - 1)]  # (b, R)
-            h = torch.addmm(conv_b, torch.cat([*taps, x], dim=1), conv_w) + self._speaker_bias[i, :b]  # (b, G)
-            buf[:, :b].index_copy_(0, t % size, x[None])  # the oldest entry is read above; now the newest
-            z = torch.tanh(h[:, :half]) * torch.sigmoid(h[:, half:])  # (b, G/2)
-            out = torch.addmm(out_b, z, out_w)  # (b, S [+ R])
-            skip = out[:, : self.config.skip_channels]
-            skips = skip if skips is None else skips + skip
-            if out.shape[1] > skip.shape[1]:
-                x = x + out[:, skip.shape[1] :]
-        t.add_(1)
-        w1, b1, w2, b2 = self._head
-        return torch.addmm(b2, F.relu(torch.addmm(b1, F.relu(skips), w1)), w2)  # (b, classes)
+    # The step itself is CachedGenerator's; only the ring position lives on the device, so that
+    # a captured graph reads, writes and advances it without the host (capturable indexing).
+    def _clock(self) -> torch.Tensor:
+        return self._t_dev
+
+    def _advance(self) -> None:
+        self._t_dev.add_(1)
+
+    def _read(self, buf: torch.Tensor, position: torch.Tensor, b: int) -> torch.Tensor:
+        return buf.index_select(0, position)[0, :b]
+
+    def _write(self, buf: torch.Tensor, position: torch.Tensor, x: torch.Tensor) -> None:
+        buf[:, : x.shape[0]].index_copy_(0, position, x[None])
 
     def _block(self, b: int) -> None:
         """steps_per_graph steps of the first b slots, reading and writing the block buffers."""

@@ -202,9 +202,23 @@ class CachedGenerator(SlotGenerator):
             buf[:, dst] = buf[:, src]
         self._speaker_bias[:, dst] = self._speaker_bias[:, src]
 
+    # The ring position: a Python int here; the CUDA-graph backend keeps it on the device instead,
+    # so that a captured graph advances it, and overrides these three.
+    def _clock(self) -> int | torch.Tensor:
+        return self._t
+
+    def _advance(self) -> None:
+        self._t += 1
+
+    def _read(self, buf: torch.Tensor, position: int | torch.Tensor, b: int) -> torch.Tensor:
+        return buf[position, :b]
+
+    def _write(self, buf: torch.Tensor, position: int | torch.Tensor, x: torch.Tensor) -> None:
+        buf[position, : x.shape[0]] = x
+
     @torch.inference_mode()
     def step(self, codes: torch.Tensor) -> torch.Tensor:
-        t, k, half = self._t, self._k, self._half
+        t, k, half = self._clock(), self._k, self._half
         b = codes.shape[0]  # the first b slots step; the others are left as they are
         history = torch.cat([self._past_codes[:b], codes[:, None]], dim=1)  # (b, K_in)
         x = self._input_bias + sum(self._input_taps[j][history[:, j]] for j in range(history.shape[1]))  # (b, R)
@@ -212,16 +226,16 @@ class CachedGenerator(SlotGenerator):
         skips = None
         for i, ((d, conv_w, conv_b, out_w, out_b), buf) in enumerate(zip(self._layers, self._buffers, strict=True)):
             size = buf.shape[0]
-            taps = [buf[(t - (k - 1 - j) * d) % size, :b] for j in range(k - 1)]  # oldest first, (b, R) each
+            taps = [self._read(buf, (t - (k - 1 - j) * d) % size, b) for j in range(k - 1)]  # oldest first, (b, R)
             h = torch.addmm(conv_b, torch.cat([*taps, x], dim=1), conv_w) + self._speaker_bias[i, :b]  # (b, G)
-            buf[t % size, :b] = x  # the oldest entry is read above; now it becomes the newest
-            z = torch.tanh(h[:, :half]) * torch.sigmoid(h[:, half:])  # (B, G/2)
-            out = torch.addmm(out_b, z, out_w)  # (B, S [+ R])
+            self._write(buf, t % size, x)  # the oldest entry is read above; now it becomes the newest
+            z = torch.tanh(h[:, :half]) * torch.sigmoid(h[:, half:])  # (b, G/2)
+            out = torch.addmm(out_b, z, out_w)  # (b, S [+ R])
             skip = out[:, : self.config.skip_channels]
             skips = skip if skips is None else skips + skip
             if out.shape[1] > skip.shape[1]:
                 x = x + out[:, skip.shape[1] :]
-        self._t += 1
+        self._advance()
         w1, b1, w2, b2 = self._head
         return torch.addmm(b2, F.relu(torch.addmm(b1, F.relu(skips), w1)), w2)  # (b, classes)
 

@@ -1,3 +1,5 @@
+import copy
+
 import pytest
 import torch
 
@@ -67,6 +69,26 @@ def _native(cls, threads: int, rows: bool):
     return make
 
 
+class _OnCuda:
+    """A generator on the GPU seen from the host: steps take and return CPU tensors, as the tests'."""
+
+    def __init__(self, generator) -> None:
+        self.generator = generator
+
+    def step(self, codes: torch.Tensor) -> torch.Tensor:
+        return self.generator.step(codes.to(self.generator.device)).cpu()
+
+    def __getattr__(self, name):
+        return getattr(self.generator, name)
+
+
+def _cuda_graph(model, batch):
+    """The CUDA-graph backend on a GPU, with short graphs so that chunks mix replays and single steps."""
+    if not torch.cuda.is_available():
+        pytest.skip("needs a CUDA device")
+    return _OnCuda(GraphGenerator(copy.deepcopy(model).cuda(), batch, steps_per_graph=8))
+
+
 # Every way slots can be computed, with the largest logit difference from the full forward pass
 # each must keep (float32 rounding, or the rounding of half-float weights).
 BACKENDS = {
@@ -77,6 +99,8 @@ BACKENDS = {
     "native-f16": (_native(native.NativeHalfGenerator, threads=2, rows=False), 2e-3),
     # The CUDA-graph backend's device-indexed steps, run eagerly on the CPU (no GPU in the tests).
     "cuda-graph-eager": (GraphGenerator, 1e-4),
+    # On a GPU (skipped elsewhere): captured graphs, and convolutions that may round in TF32.
+    "cuda-graph": (_cuda_graph, 2e-3),
 }
 
 

@@ -59,7 +59,7 @@ def test_reference_model_step_equals_full_forward(backend):
     assert (stepped - full).abs().max().item() < tolerance
 
 
-@pytest.mark.parametrize("name", ["torch", "native", "native-rows", "native-1thread", "cuda-graph-eager"])
+@pytest.mark.parametrize("name", ["torch", "native", "native-rows", "native-1thread", "cuda-graph-eager", "cuda-graph"])
 def test_float32_backends_draw_the_same_samples_as_the_naive_one(model, name):
     from tests.conftest import BACKENDS
 
@@ -181,7 +181,7 @@ def test_bad_arguments_are_errors():
         CachedGenerator(model, 0)
 
 
-@pytest.fixture(params=["naive", "torch", "native", "native-rows", "native-f16", "cuda-graph-eager"])
+@pytest.fixture(params=["naive", "torch", "native", "native-rows", "native-f16", "cuda-graph-eager", "cuda-graph"])
 def any_generator(request):
     from tests.conftest import BACKENDS
 
@@ -217,6 +217,15 @@ def test_generating_only_the_first_slots(model, backend):
         part.generate(5, active=1)
     with pytest.raises(WavenetError, match="active slots must be in"):
         part.generate(5, active=5)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_auto_takes_cuda_graphs_on_a_gpu():
+    model = random_model(SHAPES["debug"]).cuda()
+    generator = make_generator(model, 2)
+    assert generator.name == "cuda-graph"
+    generator.reset(0, seed=3)
+    assert generator.generate(70).shape == (2, 70)
 
 
 def test_auto_takes_the_fastest_backend_here():

@@ -99,3 +99,26 @@ def test_a_new_run_can_start_from_a_release(tmp_path, trained, prepared):
         trainer(f"train.init_from={trained}", "model.residual_channels=6")
     with pytest.raises(WavenetError, match="train.init_from: .*nope"):
         trainer(f"train.init_from={tmp_path / 'nope'}")
+
+
+def test_a_release_carries_the_history_of_the_runs_it_continues(tmp_path, trained, prepared):
+    """Stages, and a training log whose rows say their stage and the samples seen since the start."""
+    from tests.training.conftest import CONFIG
+
+    (tmp_path / "config.yaml").write_text(CONFIG.format(data=prepared, schedule="cosine"))
+    overrides = [f"run_dir={tmp_path / 'run'}", f"train.init_from={trained}", "train.steps=6", "data.batch_size=3"]
+    train(load_run_config(tmp_path / "config.yaml", overrides))
+    export(tmp_path / "run", tmp_path / "model", "latest")
+    first, second = load_release(trained).metadata, load_release(tmp_path / "model").metadata
+    assert first["stages"] == second["stages"][:1]
+    assert [s["steps"] for s in second["stages"]] == [40, 6]
+    assert [s["samples_per_step"] for s in second["stages"]] == [2 * 160, 3 * 160]  # 0.01 s crops at 16 kHz
+    assert second["steps"] == 6 and second["stages"][1]["train_seconds"] == second["train_seconds"]
+    rows = [json.loads(line) for line in (tmp_path / "model" / "metrics.jsonl").read_text().splitlines()]
+    logged = [(r["stage"], r["step"], r["samples"]) for r in rows if r["kind"] == "train"]
+    assert logged[0] == (0, 2, 2 * 320) and (0, 40, 40 * 320) in logged
+    assert logged[-1] == (1, 6, 40 * 320 + 6 * 480)
+    assert [r for r in rows if r["stage"] == 0] == [
+        {**r, "stage": 0, "samples": r["step"] * 320}
+        for r in map(json.loads, (trained / "metrics.jsonl").read_text().splitlines())
+    ]

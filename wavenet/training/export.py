@@ -4,20 +4,33 @@ The release holds the EMA weights when the run kept an average, and records in i
 how the data was prepared (so ``wavenet eval`` reads audio the same way), where that data was
 (for the n-gram baselines), and how long and how far the model was trained. The run's metrics up
 to the exported step go along as ``metrics.jsonl``, so a model's training curves travel with it.
+
+A run started with ``train.init_from`` continues another release's training, maybe on another
+machine, batch size or data. Its release carries that whole history: the metadata lists every
+stage (steps, samples per step, training time, data), and the training log holds every stage's
+rows, each marked with its ``stage`` and the ``samples`` seen since the first stage began, so
+that curves across stages of different batch sizes can be drawn on one axis.
 """
 
 from __future__ import annotations
 
 import datetime
 import json
+import logging
 import math
 from pathlib import Path
+from typing import Any
 
-from wavenet.checkpoint import save_release
+import yaml
+
+from wavenet.checkpoint import load_release, save_release
 from wavenet.config import WaveNetConfig
+from wavenet.errors import WavenetError
 from wavenet.files import atomic_write_text
 from wavenet.model import WaveNet
 from wavenet.training import checkpoints
+
+log = logging.getLogger("wavenet")
 
 
 def export(run_dir: Path, out_dir: Path, which: str = "best") -> Path:
@@ -27,23 +40,65 @@ def export(run_dir: Path, out_dir: Path, which: str = "best") -> Path:
     use_ema = state.get("ema") is not None
     model.load_state_dict(state["ema"] if use_ema else state["model"])
     best = state["best_valid"]
-    metadata = {
+    metrics_path = Path(run_dir) / "metrics.jsonl"
+    rows = []
+    if metrics_path.is_file():
+        rows = [json.loads(line) for line in metrics_path.read_text(encoding="utf-8").splitlines() if line.strip()]
+        rows = [row for row in rows if row["step"] <= state["step"]]
+    config = yaml.safe_load(state.get("config") or "{}") or {}
+    data_config = config.get("data", {})
+    world_size = next((row["world_size"] for row in reversed(rows) if row["kind"] == "sync"), 1)
+    crop = round(data_config.get("crop_seconds", 0) * state["data"]["audio"]["sample_rate"])
+    stage = {
         "source": f"{Path(run_dir).resolve().name}/{path.name}",
+        "steps": state["step"],
+        "samples_per_step": data_config.get("batch_size", 0) * crop * world_size,
+        "train_seconds": round(state["train_seconds"], 1),
+        "data_dir": state["data"]["dir"],
+        "train_samples": state["data"]["splits"].get("train", {}).get("samples"),
+    }
+    earlier_stages, earlier_rows = _history(config.get("train", {}).get("init_from") or "")
+    metadata = {
+        "source": stage["source"],
         "exported": datetime.date.today().isoformat(),
         "steps": state["step"],
-        "train_seconds": round(state["train_seconds"], 1),
+        "train_seconds": stage["train_seconds"],
         "weights": "ema" if use_ema else "last",
         "valid_bits_per_sample": round(best / math.log(2), 4) if math.isfinite(best) else None,
         "data_dir": state["data"]["dir"],
         "audio": state["data"]["audio"],
         "data_splits": state["data"]["splits"],
+        "stages": [*earlier_stages, stage],
     }
     save_release(model, Path(out_dir), speakers=state["speakers"], metadata=metadata)
-    metrics, shipped = Path(run_dir) / "metrics.jsonl", Path(out_dir) / "metrics.jsonl"
-    if metrics.is_file():
-        rows = [line for line in metrics.read_text(encoding="utf-8").splitlines() if line.strip()]
-        kept = [line for line in rows if json.loads(line)["step"] <= state["step"]]
-        atomic_write_text(shipped, "".join(f"{line}\n" for line in kept))
+    shipped = Path(out_dir) / "metrics.jsonl"
+    if rows or earlier_rows:
+        number = len(earlier_stages)
+        rows = [{**row, "stage": number} for row in rows]
+        if all(s.get("samples_per_step") for s in earlier_stages):  # else the samples seen are unknown
+            before = sum(s["steps"] * s["samples_per_step"] for s in earlier_stages)
+            rows = [{**row, "samples": before + row["step"] * stage["samples_per_step"]} for row in rows]
+        atomic_write_text(shipped, "".join(json.dumps(row) + "\n" for row in [*earlier_rows, *rows]))
     else:
         shipped.unlink(missing_ok=True)  # not an older export's log beside these weights
     return path
+
+
+def _history(init_from: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The stages and training log of the release a run started from (none for a fresh run)."""
+    if not init_from:
+        return [], []
+    try:
+        meta = load_release(Path(init_from)).metadata
+    except WavenetError as error:
+        log.warning("the training history of %s is not carried over: %s", init_from, error)
+        return [], []
+    stages = meta.get("stages") or [
+        {key: meta.get(key) for key in ("source", "steps", "train_seconds", "data_dir")} | {"samples_per_step": None}
+    ]
+    log_path = Path(init_from) / "metrics.jsonl"
+    rows = []
+    if log_path.is_file():
+        rows = [json.loads(line) for line in log_path.read_text(encoding="utf-8").splitlines() if line.strip()]
+        rows = [{"stage": 0, **row} for row in rows]
+    return stages, rows

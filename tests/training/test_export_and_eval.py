@@ -114,6 +114,7 @@ def test_a_release_carries_the_history_of_the_runs_it_continues(tmp_path, traine
     assert [s["steps"] for s in second["stages"]] == [40, 6]
     assert [s["samples_per_step"] for s in second["stages"]] == [2 * 160, 3 * 160]  # 0.01 s crops at 16 kHz
     assert second["steps"] == 6 and second["stages"][1]["train_seconds"] == second["train_seconds"]
+    assert second["stages"][1]["machine"].endswith("1 threads, fp32")  # where and how it trained
     rows = [json.loads(line) for line in (tmp_path / "model" / "metrics.jsonl").read_text().splitlines()]
     logged = [(r["stage"], r["step"], r["samples"]) for r in rows if r["kind"] == "train"]
     assert logged[0] == (0, 2, 2 * 320) and (0, 40, 40 * 320) in logged

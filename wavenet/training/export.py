@@ -56,6 +56,7 @@ def export(run_dir: Path, out_dir: Path, which: str = "best") -> Path:
         "train_seconds": round(state["train_seconds"], 1),
         "data_dir": state["data"]["dir"],
         "train_samples": state["data"]["splits"].get("train", {}).get("samples"),
+        "machine": f"{state.get('machine', 'not recorded')}, {config.get('train', {}).get('precision', 'fp32')}",
     }
     earlier_stages, earlier_rows = _history(config.get("train", {}).get("init_from") or "")
     metadata = {

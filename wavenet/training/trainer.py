@@ -32,6 +32,7 @@ import torch
 import torch.nn.functional as F
 from torch.nn.parallel import DistributedDataParallel
 
+from wavenet.bench import machine_description
 from wavenet.checkpoint import load_release
 from wavenet.configfile import to_yaml
 from wavenet.data.dataset import IGNORE, CropSampler, PreparedData
@@ -210,7 +211,14 @@ class Trainer:
                 "splits": self.data.meta["splits"],
             },
             "config": to_yaml(self.config),
+            "machine": self._machine(),
         }
+
+    def _machine(self) -> str:
+        """Where the run trains, for the release's history (a resumed run may move)."""
+        info = machine_description(self.ctx.device)
+        where = info.get("gpu") or f"{info['cpu']}, {info['torch_threads']} threads"
+        return f"{self.ctx.world_size} x {where}" if self.ctx.world_size > 1 else str(where)
 
     def _autocast(self):
         if self.autocast_dtype is None:

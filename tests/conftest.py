@@ -99,7 +99,7 @@ BACKENDS = {
     "native-f16": (_native(native.NativeHalfGenerator, threads=2, rows=False), 2e-3),
     # The CUDA-graph backend's device-indexed steps, run eagerly on the CPU (no GPU in the tests).
     "cuda-graph-eager": (GraphGenerator, 1e-4),
-    # On a GPU (skipped elsewhere): captured graphs, and convolutions that may round in TF32.
+    # On a GPU (skipped elsewhere): captured graphs; GPU kernels round float32 sums in another order.
     "cuda-graph": (_cuda_graph, 2e-3),
 }
 

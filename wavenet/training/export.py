@@ -40,11 +40,7 @@ def export(run_dir: Path, out_dir: Path, which: str = "best") -> Path:
     use_ema = state.get("ema") is not None
     model.load_state_dict(state["ema"] if use_ema else state["model"])
     best = state["best_valid"]
-    metrics_path = Path(run_dir) / "metrics.jsonl"
-    rows = []
-    if metrics_path.is_file():
-        rows = [json.loads(line) for line in metrics_path.read_text(encoding="utf-8").splitlines() if line.strip()]
-        rows = [row for row in rows if row["step"] <= state["step"]]
+    rows = [row for row in _read_log(Path(run_dir) / "metrics.jsonl") if row["step"] <= state["step"]]
     config = yaml.safe_load(state.get("config") or "{}") or {}
     data_config = config.get("data", {})
     world_size = next((row["world_size"] for row in reversed(rows) if row["kind"] == "sync"), 1)
@@ -97,9 +93,11 @@ def _history(init_from: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]
     stages = meta.get("stages") or [
         {key: meta.get(key) for key in ("source", "steps", "train_seconds", "data_dir")} | {"samples_per_step": None}
     ]
-    log_path = Path(init_from) / "metrics.jsonl"
-    rows = []
-    if log_path.is_file():
-        rows = [json.loads(line) for line in log_path.read_text(encoding="utf-8").splitlines() if line.strip()]
-        rows = [{"stage": 0, **row} for row in rows]
-    return stages, rows
+    return stages, [{"stage": 0, **row} for row in _read_log(Path(init_from) / "metrics.jsonl")]
+
+
+def _read_log(path: Path) -> list[dict[str, Any]]:
+    """The rows of a metrics.jsonl (none when there is no log)."""
+    if not path.is_file():
+        return []
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]

@@ -96,6 +96,10 @@ class Trainer:
         self.ctx = distributed.setup(config.train.device)
         if config.train.threads:
             torch.set_num_threads(config.train.threads)
+        # Where this process trains, saved with each checkpoint for the release's history.
+        info = machine_description(self.ctx.device)
+        where = info.get("gpu") or f"{info['cpu']}, {info['torch_threads']} threads"
+        self.machine = f"{self.ctx.world_size} x {where}" if self.ctx.world_size > 1 else str(where)
         self.run_dir = Path(config.run_dir)
         self.data = PreparedData(Path(config.data.dir))
         self.model_config = config.model_config(len(self.data.speakers), self.data.sample_rate, self.data.mu)
@@ -211,14 +215,8 @@ class Trainer:
                 "splits": self.data.meta["splits"],
             },
             "config": to_yaml(self.config),
-            "machine": self._machine(),
+            "machine": self.machine,
         }
-
-    def _machine(self) -> str:
-        """Where the run trains, for the release's history (a resumed run may move)."""
-        info = machine_description(self.ctx.device)
-        where = info.get("gpu") or f"{info['cpu']}, {info['torch_threads']} threads"
-        return f"{self.ctx.world_size} x {where}" if self.ctx.world_size > 1 else str(where)
 
     def _autocast(self):
         if self.autocast_dtype is None:

@@ -58,8 +58,8 @@ quality-report: install
 	$(BIN)/python docs/quality_report.py
 
 lint: install
-	$(BIN)/ruff check wavenet service recipes tests
-	$(BIN)/ruff format --check wavenet service recipes tests
+	$(BIN)/ruff check wavenet wavenet_service recipes tests bench docs
+	$(BIN)/ruff format --check wavenet wavenet_service recipes tests bench docs
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache demo.wav

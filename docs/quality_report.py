@@ -27,12 +27,12 @@ import numpy as np  # noqa: E402
 import soundfile as sf  # noqa: E402
 
 from wavenet import mulaw  # noqa: E402
-from wavenet.backends import make_generator  # noqa: E402
 from wavenet.checkpoint import Checkpoint, load_release  # noqa: E402
 from wavenet.data.dataset import PreparedData  # noqa: E402
-from wavenet.evaluate import evaluate  # noqa: E402
-from wavenet.ngram import KneserNey  # noqa: E402
-from wavenet.quality import frechet_distance, levels, log_mel, median_f0, voiced_share  # noqa: E402
+from wavenet.evaluation.likelihood import evaluate  # noqa: E402
+from wavenet.evaluation.ngram import KneserNey  # noqa: E402
+from wavenet.evaluation.quality import frechet_distance, levels, log_mel, median_f0, voiced_share  # noqa: E402
+from wavenet.generation.registry import make_generator  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"

@@ -3,10 +3,10 @@ import copy
 import pytest
 import torch
 
-from wavenet import native
 from wavenet.config import PRESETS, WaveNetConfig
-from wavenet.cuda_graph import GraphGenerator
-from wavenet.generate import CachedGenerator
+from wavenet.generation import native
+from wavenet.generation.cached import CachedGenerator
+from wavenet.generation.cuda_graph import GraphGenerator
 from wavenet.model import WaveNet
 
 # Shapes the exactness and causality tests run on: kernel 2 and 3, one and several stacks,

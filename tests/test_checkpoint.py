@@ -66,7 +66,7 @@ def test_config_that_does_not_match_the_weights(saved):
     config = json.loads(config_path.read_text())
     config["model"]["residual_channels"] = 7
     config_path.write_text(json.dumps(config))
-    with pytest.raises(WavenetError, match=r"tensor \S+ has shape .* but config.json implies"):
+    with pytest.raises(WavenetError, match=r"model.safetensors: tensor \S+: has shape .* but config.json implies"):
         load_release(saved[1])
     config["model"]["residual_channels"] = 6
     config["model"]["layers_per_stack"] = 4
@@ -90,9 +90,9 @@ def test_invalid_json_names_file_and_line(saved):
         (lambda c: c.update(version=99), "unsupported version 99"),
         (lambda c: c.update(extra=1), "unknown key.*extra"),
         (lambda c: c["model"].update(dilation_cycle=4), "unknown key.*dilation_cycle"),
-        (lambda c: c["model"].update(kernel_size=0), "kernel_size must be a positive integer"),
+        (lambda c: c["model"].update(kernel_size=0), "config.json: model.kernel_size: must be a positive integer"),
         (lambda c: c["speakers"].update(dave=7), "speaker 'dave' has id 7, outside 0 to 2"),
-        (lambda c: c["speakers"].update(dave=1), "speakers 'bob' and 'dave' share id 1"),
+        (lambda c: c["speakers"].update(dave=1), "config.json: speakers: 'bob' and 'dave' share id 1"),
     ],
 )
 def test_bad_config_is_explained(saved, edit, message):
@@ -111,7 +111,7 @@ def test_non_finite_weights_are_rejected(saved):
     tensors = load_file(weights)
     tensors["head.out.bias"][0] = float("nan")
     save_file(tensors, weights)
-    with pytest.raises(WavenetError, match="head.out.bias holds NaN"):
+    with pytest.raises(WavenetError, match="model.safetensors: tensor head.out.bias: holds NaN"):
         load_release(saved[1])
 
 
@@ -128,3 +128,69 @@ def test_unknown_checkpoint_says_what_exists(tmp_path):
     (tmp_path / "file").write_text("x")
     with pytest.raises(WavenetError, match="not a directory"):
         load_model(tmp_path / "file")
+
+
+def _edit_model(saved, **sizes):
+    config_path = saved[1] / "config.json"
+    config = json.loads(config_path.read_text())
+    config["model"].update(sizes)
+    config_path.write_text(json.dumps(config))
+
+
+@pytest.fixture
+def nothing_allocated(monkeypatch):
+    """Fails the test if the loader builds a real model or reads the tensors."""
+    import wavenet.checkpoint as checkpoint
+
+    built = []
+
+    class Spy(checkpoint.WaveNet):
+        def __init__(self, config):
+            built.append(torch.empty(0).device.type)
+            super().__init__(config)
+
+    def no_read(*args, **kwargs):
+        raise AssertionError("the tensors were read")
+
+    monkeypatch.setattr(checkpoint, "WaveNet", Spy)
+    monkeypatch.setattr(checkpoint, "load_file", no_read)
+    yield
+    assert set(built) <= {"meta"}, built
+
+
+@pytest.mark.parametrize(
+    "sizes,message",
+    [
+        # 240 layers of 4096 x 8192 convolutions: 16 billion parameters (64 GB) declared.
+        (
+            {"layers_per_stack": 4, "stacks": 60, "residual_channels": 4096, "gate_channels": 8192},
+            r"config.json: model: its sizes make [\d,]+ parameters, more than the limit of 500,000,000",
+        ),
+        ({"layers_per_stack": 10, "stacks": 30}, "config.json: model.stacks: 30 stacks of 10 layers make 300"),
+        ({"residual_channels": 10**9}, r"config.json: model.residual_channels: must be in \[1, 4096\]"),
+        ({"n_speakers": 10**7}, r"config.json: model.n_speakers: must be in \[1, 65536\]"),
+        ({"residual_channels": 7}, r"model.safetensors: tensor \S+: has shape .* but config.json implies"),
+        ({"layers_per_stack": 4}, "model.safetensors: does not match config.json: missing tensors"),
+    ],
+)
+def test_declared_sizes_are_checked_before_anything_is_allocated(saved, nothing_allocated, sizes, message):
+    _edit_model(saved, **sizes)
+    with pytest.raises(WavenetError, match=message) as err:
+        load_release(saved[1])
+    assert "\n" not in str(err.value)
+
+
+def test_integer_tensors_are_refused_from_the_header(saved, nothing_allocated):
+    from safetensors.torch import save_file
+
+    model = random_model(SHAPES["k3-2stacks"], seed=3)
+    tensors = {k: v.to(torch.int32) for k, v in model.state_dict().items()}
+    save_file(tensors, saved[1] / "model.safetensors")
+    with pytest.raises(WavenetError, match=r"model.safetensors: tensor \S+: has dtype I32, expected a float type"):
+        load_release(saved[1])
+
+
+def test_an_oversized_config_file_is_refused_unread(saved):
+    (saved[1] / "config.json").write_bytes(b" " * (17 * 2**20))
+    with pytest.raises(WavenetError, match=r"config.json: 17,825,792 bytes, more than a release config may hold"):
+        load_release(saved[1])

@@ -76,11 +76,11 @@ def test_info_on_a_preset(capsys):
     "args,message",
     [
         (["--speaker", "dave"], "unknown speaker 'dave'; speakers: alice (0), bob (1), carol (2)"),
-        (["--seconds", "-1"], "seconds must be a positive number, got -1.0"),
-        (["--seconds", "nan"], "seconds must be a positive number, got nan"),
+        (["--seconds", "-1"], "--seconds: must be a positive number, got -1.0"),
+        (["--seconds", "nan"], "--seconds: must be a positive number, got nan"),
         (["--temperature", "0"], "temperature must be a positive number, got 0.0"),
         (["--temperature=-inf"], "temperature must be a positive number, got -inf"),
-        (["--seconds", "0.00001"], "seconds=1e-05 is shorter than one sample at 16000 Hz"),
+        (["--seconds", "0.00001"], "--seconds: 1e-05 s is shorter than one sample at 16000 Hz"),
     ],
 )
 def test_bad_generate_arguments_give_one_line(tmp_path, checkpoint, args, message):

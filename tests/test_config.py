@@ -35,10 +35,30 @@ def test_bad_sizes_are_rejected(field, value):
 
 
 def test_odd_gate_channels_are_rejected():
-    with pytest.raises(WavenetError, match="gate_channels must be even"):
+    with pytest.raises(WavenetError, match="model.gate_channels: must be even"):
         WaveNetConfig(gate_channels=7)
 
 
 def test_unknown_preset_lists_presets():
     with pytest.raises(WavenetError, match="debug, ref20"):
         preset("nope")
+
+
+@pytest.mark.parametrize(
+    "sizes,message",
+    [
+        ({"residual_channels": 100_000}, r"model.residual_channels: must be in \[1, 4096\], got 100000"),
+        ({"kernel_size": 1}, r"model.kernel_size: must be in \[2, 16\]"),
+        ({"layers_per_stack": 30}, r"model.layers_per_stack: must be in \[1, 24\]"),
+        ({"layers_per_stack": 10, "stacks": 26}, "model.stacks: 26 stacks of 10 layers make 260, more than the 256"),
+        (
+            {"layers_per_stack": 20, "stacks": 4, "residual_channels": 512},
+            "model.layers_per_stack: a receptive field of 4194302 samples at 512 residual channels needs 8192 MiB",
+        ),
+    ],
+)
+def test_sizes_beyond_the_limits_are_refused_by_name(sizes, message):
+    with pytest.raises(WavenetError, match=message):
+        WaveNetConfig(**sizes)
+    with pytest.raises(WavenetError, match="^release/config.json: " + message):
+        WaveNetConfig.from_dict(sizes, source="release/config.json")

@@ -1,10 +1,9 @@
 """WaveNet: a dilated, causal, gated-convolution generative model of raw audio, with exact fast generation."""
 
-from wavenet.backends import make_generator
 from wavenet.checkpoint import Checkpoint, load_model, load_release, save_release
 from wavenet.config import PRESETS, WaveNetConfig
 from wavenet.errors import WavenetError
-from wavenet.generate import CachedGenerator, NaiveGenerator, SlotGenerator
+from wavenet.generation import CachedGenerator, NaiveGenerator, SlotGenerator, make_generator
 from wavenet.model import WaveNet
 
 __all__ = [

@@ -20,12 +20,13 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors import SafetensorError
+from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save
 
 from wavenet.config import PRESETS, WaveNetConfig
@@ -39,6 +40,9 @@ FORMAT = "wavenet-release"
 VERSION = 1
 WEIGHTS = "model.safetensors"
 CONFIG = "config.json"
+MAX_CONFIG_BYTES = 16 * 2**20
+MAX_PARAMETERS = 500_000_000  # 2 GB of float32 weights
+FLOAT_DTYPES = {"F16", "BF16", "F32", "F64"}
 
 
 @dataclass
@@ -99,7 +103,12 @@ def save_release(
 
 
 def load_release(directory: Path, device: str | torch.device = "cpu") -> Checkpoint:
-    """Load a release checkpoint; any missing, malformed or mismatched file raises a WavenetError naming it."""
+    """Load a release checkpoint; any missing, malformed or mismatched file raises a WavenetError naming it.
+
+    Nothing is allocated for the model before its sizes have been checked: against sane limits
+    (:data:`wavenet.config.LIMITS`), then against the tensors the weights file declares in its
+    header (names, shapes and dtypes, read without reading the tensors).
+    """
     directory = Path(directory)
     if not directory.is_dir():
         raise WavenetError(f"checkpoint {directory}: not a directory")
@@ -107,51 +116,81 @@ def load_release(directory: Path, device: str | torch.device = "cpu") -> Checkpo
     for path in (config_path, weights_path):
         if not path.is_file():
             raise WavenetError(f"{path}: missing (a release checkpoint holds {CONFIG} and {WEIGHTS})")
+    config, speakers, metadata = _read_config(config_path)
+    with torch.device("meta"):  # shapes without memory
+        expected = {k: tuple(v.shape) for k, v in WaveNet(config).state_dict().items()}
+    parameters = sum(math.prod(shape) for shape in expected.values())
+    if parameters > MAX_PARAMETERS:
+        raise WavenetError(
+            f"{config_path}: model: its sizes make {parameters:,} parameters, more than the limit of {MAX_PARAMETERS:,}"
+        )
+    _check_declared_tensors(weights_path, expected)
+    try:
+        tensors = load_file(weights_path)
+    except (SafetensorError, OSError, ValueError) as err:
+        raise WavenetError(f"{weights_path}: not a readable safetensors file ({_one_line(err)})") from None
+    for key, tensor in tensors.items():
+        if not torch.isfinite(tensor).all():
+            raise WavenetError(f"{weights_path}: tensor {key}: holds NaN or infinite values")
+    model = WaveNet(config)
+    model.load_state_dict({k: v.to(torch.float32) for k, v in tensors.items()})
+    model.to(device).eval()
+    return Checkpoint(model=model, name=directory.resolve().name, speakers=speakers, metadata=metadata)
+
+
+def _read_config(config_path: Path) -> tuple[WaveNetConfig, dict[str, int], dict[str, Any]]:
+    size = config_path.stat().st_size
+    if size > MAX_CONFIG_BYTES:
+        raise WavenetError(f"{config_path}: {size:,} bytes, more than a release config may hold ({MAX_CONFIG_BYTES:,})")
     try:
         raw = json.loads(config_path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as err:
         raise WavenetError(f"{config_path}:{err.lineno}: invalid JSON: {err.msg}") from None
     except UnicodeDecodeError:
         raise WavenetError(f"{config_path}: not UTF-8 text") from None
+    except RecursionError:
+        raise WavenetError(f"{config_path}: invalid JSON: nested too deeply") from None
     if not isinstance(raw, dict) or raw.get("format") != FORMAT:
-        raise WavenetError(f'{config_path}: not a wavenet release config (expected "format": "{FORMAT}")')
+        raise WavenetError(f'{config_path}: format: not a wavenet release config (expected "format": "{FORMAT}")')
     if raw.get("version") != VERSION:
-        raise WavenetError(f"{config_path}: unsupported version {raw.get('version')!r} (this code reads {VERSION})")
+        raise WavenetError(
+            f"{config_path}: version: unsupported version {raw.get('version')!r} (this code reads {VERSION})"
+        )
     unknown = sorted(set(raw) - {"format", "version", "model", "speakers", "metadata"})
     if unknown:
         raise WavenetError(f"{config_path}: unknown key(s) {', '.join(unknown)}")
-    config = WaveNetConfig.from_dict(raw.get("model"), source=f"{config_path}: model")
+    config = WaveNetConfig.from_dict(raw.get("model"), source=str(config_path))
     speakers = raw.get("speakers") or {}
     _check_speakers(speakers, config.n_speakers, config_path)
     metadata = raw.get("metadata") or {}
     if not isinstance(metadata, dict):
-        raise WavenetError(f"{config_path}: metadata must be an object")
+        raise WavenetError(f"{config_path}: metadata: must be an object")
+    return config, speakers, metadata
 
+
+def _check_declared_tensors(weights_path: Path, expected: dict[str, tuple[int, ...]]) -> None:
+    """The tensors the file's header declares are the ones the config implies: names, shapes, float dtypes."""
     try:
-        tensors = load_file(weights_path)
+        with safe_open(weights_path, framework="pt") as f:
+            declared = {key: (tuple(f.get_slice(key).get_shape()), f.get_slice(key).get_dtype()) for key in f.keys()}
     except (SafetensorError, OSError, ValueError) as err:
-        raise WavenetError(f"{weights_path}: not a readable safetensors file ({err})") from None
-    model = WaveNet(config)
-    expected = model.state_dict()
-    missing = sorted(set(expected) - set(tensors))
-    unexpected = sorted(set(tensors) - set(expected))
+        raise WavenetError(f"{weights_path}: not a readable safetensors file ({_one_line(err)})") from None
+    missing = sorted(set(expected) - set(declared))
+    unexpected = sorted(set(declared) - set(expected))
     problems = [f"missing tensors: {_first(missing)}"] if missing else []
     problems += [f"unexpected tensors: {_first(unexpected)}"] if unexpected else []
     if problems:
         raise WavenetError(f"{weights_path}: does not match {CONFIG}: {'; '.join(problems)}")
     for key, want in expected.items():
-        got = tensors[key]
-        if tuple(got.shape) != tuple(want.shape):
-            raise WavenetError(
-                f"{weights_path}: tensor {key} has shape {tuple(got.shape)}, but {CONFIG} implies {tuple(want.shape)}"
-            )
-        if not got.is_floating_point():
-            raise WavenetError(f"{weights_path}: tensor {key} has dtype {got.dtype}, expected a float type")
-        if not torch.isfinite(got).all():
-            raise WavenetError(f"{weights_path}: tensor {key} holds NaN or infinite values")
-    model.load_state_dict({k: v.to(torch.float32) for k, v in tensors.items()})
-    model.to(device).eval()
-    return Checkpoint(model=model, name=directory.resolve().name, speakers=speakers, metadata=metadata)
+        shape, dtype = declared[key]
+        if shape != want:
+            raise WavenetError(f"{weights_path}: tensor {key}: has shape {shape}, but {CONFIG} implies {want}")
+        if dtype not in FLOAT_DTYPES:
+            raise WavenetError(f"{weights_path}: tensor {key}: has dtype {dtype}, expected a float type")
+
+
+def _one_line(err: Exception) -> str:
+    return " ".join(str(err).split())
 
 
 def load_model(spec: str | Path, device: str | torch.device = "cpu") -> Checkpoint:
@@ -176,11 +215,11 @@ def _first(names: list[str], n: int = 5) -> str:
 
 def _check_speakers(speakers: Any, n_speakers: int, source: Path) -> None:
     if not isinstance(speakers, dict):
-        raise WavenetError(f"{source}: speakers must be an object of name → id")
+        raise WavenetError(f"{source}: speakers: must be an object of name → id")
     seen: dict[int, str] = {}
     for name, sid in speakers.items():
         if not isinstance(sid, int) or isinstance(sid, bool) or not 0 <= sid < n_speakers:
-            raise WavenetError(f"{source}: speaker {name!r} has id {sid!r}, outside 0 to {n_speakers - 1}")
+            raise WavenetError(f"{source}: speakers: speaker {name!r} has id {sid!r}, outside 0 to {n_speakers - 1}")
         if sid in seen:
-            raise WavenetError(f"{source}: speakers {seen[sid]!r} and {name!r} share id {sid}")
+            raise WavenetError(f"{source}: speakers: {seen[sid]!r} and {name!r} share id {sid}")
         seen[sid] = name

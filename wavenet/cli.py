@@ -172,12 +172,15 @@ def run_info(args: argparse.Namespace) -> int:
 def run_generate(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from wavenet.sampling import check_temperature
-    from wavenet.synthesis import num_samples, write_wav
+    from wavenet.generation.sampling import check_temperature
+    from wavenet.generation.synthesis import num_samples, write_wav
 
     device = _device(args.device)
     ckpt = load_model(args.checkpoint, device)
-    samples = num_samples(args.seconds, ckpt.config.sample_rate)
+    try:
+        samples = num_samples(args.seconds, ckpt.config.sample_rate)
+    except WavenetError as err:
+        raise WavenetError(f"--seconds: {err}") from None
     speaker = ckpt.speaker_id(args.speaker)
     check_temperature(args.temperature)
     if args.seed is None:
@@ -191,7 +194,7 @@ def run_generate(args: argparse.Namespace) -> int:
 
 
 def run_bench(args: argparse.Namespace) -> int:
-    from wavenet.bench import format_table, machine_description, run_bench, write_json
+    from wavenet.generation.bench import bench_machine, format_table, run_bench, write_json
 
     device = _device(args.device)
     ckpt = load_model(args.model, device)
@@ -204,7 +207,7 @@ def run_bench(args: argparse.Namespace) -> int:
     if args.repeats < 1 or args.naive_steps < 1 or not args.seconds > 0:
         raise WavenetError("--repeats and --naive-steps must be at least 1 and --seconds positive")
     backends = args.backends.split(",") if args.backends else None
-    machine = machine_description(device)
+    machine = bench_machine(device)
     print(
         f"model {ckpt.name}: receptive field {ckpt.config.receptive_field}; machine: {machine['cpu']}, "
         f"{machine['cpu_cores']} cores, torch {machine['torch']} ({machine['torch_threads']} threads), "
@@ -272,7 +275,7 @@ def run_export(args: argparse.Namespace) -> int:
 
 
 def run_eval(args: argparse.Namespace) -> int:
-    from wavenet.evaluate import evaluate, format_report
+    from wavenet.evaluation.likelihood import evaluate, format_report
 
     ckpt = load_model(args.checkpoint, _device(args.device))
     speaker = ckpt.speaker_id(args.speaker) if args.speaker is not None else None
@@ -287,9 +290,10 @@ def run_eval(args: argparse.Namespace) -> int:
 
 
 def run_serve(args: argparse.Namespace) -> int:
-    import uvicorn
     from pydantic import ValidationError
-    from wavenet_service.app import create_app, load_checkpoints
+
+    from wavenet_service.registry import load_checkpoints
+    from wavenet_service.server import serve
     from wavenet_service.settings import Settings
 
     given = {
@@ -309,17 +313,7 @@ def run_serve(args: argparse.Namespace) -> int:
     _device(settings.device)
     log.info("server settings:\n%s", settings.describe())
     checkpoints = load_checkpoints(settings)  # here, so that a bad checkpoint is a one-line error
-    app = create_app(settings, checkpoints)
-    # On SIGTERM uvicorn stops accepting, lets streams in flight finish for shutdown_timeout, then
-    # cancels them; the lifespan then stops the generation loops.
-    uvicorn.run(
-        app,
-        host=settings.host,
-        port=settings.port,
-        log_level="info",
-        timeout_graceful_shutdown=settings.shutdown_timeout,
-    )
-    return 0
+    return serve(settings, checkpoints)
 
 
 def _device(name: str) -> torch.device:

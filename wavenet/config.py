@@ -8,6 +8,25 @@ from typing import Any
 
 from wavenet.errors import WavenetError
 
+# Sane bounds on every size, checked before anything is allocated: a config file that declares
+# absurd sizes (by mistake or on purpose) is refused with a message, not built. Far above any
+# model in this project; a dilated convolution needs two taps or more (kernel 1 has no past).
+LIMITS: dict[str, tuple[int, int]] = {
+    "layers_per_stack": (1, 24),
+    "stacks": (1, 256),
+    "kernel_size": (2, 16),
+    "input_kernel_size": (1, 16),
+    "residual_channels": (1, 4096),
+    "gate_channels": (2, 8192),
+    "skip_channels": (1, 8192),
+    "n_speakers": (1, 65536),
+    "speaker_channels": (1, 4096),
+    "sample_rate": (1000, 384000),
+    "mu": (1, 65535),
+}
+MAX_LAYERS = 256  # the native backend's tables (_native.c) hold 256 layers
+MAX_STREAM_STATE_BYTES = 256 * 2**20  # ring buffers of one generated stream
+
 
 @dataclass(frozen=True)
 class WaveNetConfig:
@@ -31,14 +50,25 @@ class WaveNetConfig:
     mu: int = 255  # μ-law parameter; the model predicts mu + 1 classes
 
     def __post_init__(self) -> None:
-        positive = [f.name for f in dataclasses.fields(self)]
-        for name in positive:
-            value = getattr(self, name)
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise WavenetError(f"model config: {name} must be a positive integer, got {value!r}")
+                raise WavenetError(f"model.{f.name}: must be a positive integer, got {value!r}")
+            low, high = LIMITS[f.name]
+            if not low <= value <= high:
+                raise WavenetError(f"model.{f.name}: must be in [{low}, {high}], got {value}")
         if self.gate_channels % 2:
+            raise WavenetError(f"model.gate_channels: must be even (tanh and sigmoid halves), got {self.gate_channels}")
+        if self.layers > MAX_LAYERS:
             raise WavenetError(
-                f"model config: gate_channels must be even (tanh and sigmoid halves), got {self.gate_channels}"
+                f"model.stacks: {self.stacks} stacks of {self.layers_per_stack} layers make {self.layers}, "
+                f"more than the {MAX_LAYERS} generation supports"
+            )
+        if self.stream_state_bytes > MAX_STREAM_STATE_BYTES:
+            raise WavenetError(
+                f"model.layers_per_stack: a receptive field of {self.receptive_field} samples at "
+                f"{self.residual_channels} residual channels needs {self.stream_state_bytes / 2**20:.0f} MiB "
+                f"per generated stream, more than the limit of {MAX_STREAM_STATE_BYTES // 2**20} MiB"
             )
 
     @property
@@ -59,6 +89,11 @@ class WaveNetConfig:
         return (self.input_kernel_size - 1) + sum((self.kernel_size - 1) * d for d in self.dilations) + 1
 
     @property
+    def stream_state_bytes(self) -> int:
+        """Memory one generated stream holds in float32: every layer's ring buffer of past inputs."""
+        return 4 * self.residual_channels * sum((self.kernel_size - 1) * d for d in self.dilations)
+
+    @property
     def receptive_field_ms(self) -> float:
         return 1000.0 * self.receptive_field / self.sample_rate
 
@@ -66,18 +101,24 @@ class WaveNetConfig:
         return dataclasses.asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any], source: str = "model config") -> WaveNetConfig:
-        """Build a config, rejecting unknown keys so a typo never silently falls back to a default."""
+    def from_dict(cls, data: dict[str, Any], source: str | None = None) -> WaveNetConfig:
+        """Build a config, rejecting unknown keys so a typo never silently falls back to a default.
+
+        Errors name the field (``model.stacks: ...``), after ``source`` (the file) when given.
+        """
+        where = f"{source}: " if source else ""
         if not isinstance(data, dict):
-            raise WavenetError(f"{source}: expected an object of model sizes, got {type(data).__name__}")
+            raise WavenetError(f"{where}model: expected an object of model sizes, got {type(data).__name__}")
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(data) - known)
         if unknown:
-            raise WavenetError(f"{source}: unknown key(s) {', '.join(unknown)}; known keys: {', '.join(sorted(known))}")
+            raise WavenetError(
+                f"{where}model: unknown key(s) {', '.join(unknown)}; known keys: {', '.join(sorted(known))}"
+            )
         try:
             return cls(**data)
         except WavenetError as err:
-            raise WavenetError(f"{source}: {err}") from None
+            raise WavenetError(f"{where}{err}") from None
 
 
 PRESETS: dict[str, WaveNetConfig] = {

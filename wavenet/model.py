@@ -12,7 +12,7 @@ input) and a 1×1 skip output (summed over blocks). The head is ReLU → 1×1 �
 
 ``WaveNet(codes, speaker)`` returns, for every position t, the logits of the code at t + 1
 given the codes up to and including t: the training objective is cross-entropy against the
-input shifted by one. Fast step-by-step generation lives in :mod:`wavenet.generate`; it
+input shifted by one. Fast step-by-step generation lives in :mod:`wavenet.generation`; it
 reads the same weights and must reproduce this forward pass exactly.
 """
 

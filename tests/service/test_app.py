@@ -6,11 +6,11 @@ import wave
 import pytest
 import soundfile as sf
 from fastapi.testclient import TestClient
-from wavenet_service.app import create_app
-from wavenet_service.settings import Settings
 
 from tests.service.conftest import SPEAKERS
 from wavenet.checkpoint import load_model
+from wavenet_service.app import create_app
+from wavenet_service.settings import Settings
 
 
 def make_client(checkpoints, **settings) -> TestClient:
@@ -72,7 +72,7 @@ def test_models_health_readiness(client):
         ({"seconds": 0}, 422, "seconds: Input should be greater than 0"),
         ({"seconds": -1}, 422, "seconds: Input should be greater than 0"),
         ({"seconds": 2.5}, 422, "seconds: Input should be less than or equal to 2"),
-        ({"seconds": 1e-6}, 422, "seconds: 1e-06 is shorter than one sample"),
+        ({"seconds": 1e-6}, 422, "seconds: 1e-06 s is shorter than one sample at 16000 Hz"),
         ({"seconds": "long"}, 422, "seconds: Input should be a valid number"),
         ({}, 422, "seconds: Field required"),
         ({"seconds": 1, "temperature": 0}, 422, "temperature: Input should be greater than 0"),

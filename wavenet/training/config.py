@@ -71,7 +71,7 @@ class RunConfig:
         for key, value in (("n_speakers", n_speakers), ("sample_rate", sample_rate), ("mu", mu)):
             if key not in values:
                 merged[key] = value
-        config = WaveNetConfig.from_dict(merged, source="model")
+        config = WaveNetConfig.from_dict(merged)
         if config.n_speakers < n_speakers:
             raise WavenetError(f"model.n_speakers is {config.n_speakers} but the data has {n_speakers} speakers")
         if (config.sample_rate, config.mu) != (sample_rate, mu):

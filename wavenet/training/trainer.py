@@ -32,13 +32,13 @@ import torch
 import torch.nn.functional as F
 from torch.nn.parallel import DistributedDataParallel
 
-from wavenet.bench import machine_description
 from wavenet.checkpoint import load_release
 from wavenet.configfile import to_yaml
 from wavenet.data.dataset import IGNORE, CropSampler, PreparedData
 from wavenet.errors import WavenetError
 from wavenet.files import atomic_write_text
-from wavenet.generate import CachedGenerator
+from wavenet.generation.cached import CachedGenerator
+from wavenet.machine import machine_description
 from wavenet.model import WaveNet
 from wavenet.mulaw import decode
 from wavenet.training import checkpoints, distributed

@@ -1,0 +1,73 @@
+import numpy as np
+import pytest
+
+from wavenet.evaluation.quality import frechet_distance, levels, log_mel, median_f0, voiced_share, yin_f0
+
+RATE = 16000
+
+
+def harmonic(f0: float, seconds: float = 1.0, level: float = 0.3) -> np.ndarray:
+    t = np.arange(int(seconds * RATE)) / RATE
+    return level * sum(np.sin(2 * np.pi * k * f0 * t) / k for k in range(1, 6))
+
+
+@pytest.mark.parametrize("f0", [70.0, 110.0, 165.0, 220.0, 330.0])
+def test_yin_finds_the_pitch_of_harmonic_tones(f0):
+    assert abs(median_f0(harmonic(f0)) - f0) / f0 < 0.01
+
+
+def test_yin_finds_no_pitch_in_noise_or_silence():
+    rng = np.random.default_rng(0)
+    assert len(yin_f0(0.3 * rng.standard_normal(RATE))) < 10
+    assert np.isnan(median_f0(np.zeros(RATE)))
+
+
+def test_a_lenient_threshold_finds_breathy_voice_but_not_noise():
+    """The quality report reads pitch at threshold 0.35: a tone 3 dB above noise, but no noise alone."""
+    rng = np.random.default_rng(0)
+    tone = harmonic(150)
+    noise = rng.standard_normal(RATE) * np.sqrt((tone**2).mean()) / 10 ** (3 / 20)
+    assert voiced_share(tone + noise) == 0
+    assert voiced_share(tone + noise, threshold=0.35) > 0.9
+    assert abs(median_f0(tone + noise, threshold=0.35) - 150) < 3
+    assert voiced_share(0.1 * rng.standard_normal(4 * RATE), threshold=0.35) == 0
+    half = np.concatenate([tone, np.zeros(RATE)])
+    assert 0.45 < voiced_share(half) < 0.55
+
+
+def test_levels_tell_tone_noise_and_silence_apart():
+    rng = np.random.default_rng(0)
+    tone, noise = levels(harmonic(200)), levels(0.1 * rng.standard_normal(RATE))
+    assert tone.flatness < 0.05 < 0.5 < noise.flatness
+    assert tone.silence == 0 and levels(np.zeros(RATE)).silence == 1
+    assert abs(noise.rms_dbfs + 20) < 0.5
+    assert 3500 < noise.centroid_hz < 4500 and tone.centroid_hz < 1000
+    half_silent = levels(np.concatenate([harmonic(200, 0.5), np.zeros(RATE // 2)]))
+    assert 0.45 < half_silent.silence < 0.55
+
+
+def test_frechet_distance():
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((5000, 4))
+    assert frechet_distance(a, a) < 1e-6
+    near, far = rng.standard_normal((5000, 4)), rng.standard_normal((5000, 4)) + 2
+    assert frechet_distance(a, near) < 0.05 < 15 < frechet_distance(a, far) < 17  # |mean shift|^2 = 16
+
+
+def test_frechet_distance_equals_the_general_matrix_square_root_formula():
+    """The eigenvalue form gives what scipy's sqrtm gives (scipy: a test-only dependency)."""
+    from scipy import linalg
+
+    rng = np.random.default_rng(1)
+    mix_a, mix_b = rng.standard_normal((6, 6)), rng.standard_normal((6, 6))
+    a = rng.standard_normal((3000, 6)) @ mix_a
+    b = rng.standard_normal((2000, 6)) @ mix_b + 0.5
+    cov_a, cov_b = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
+    expected = ((a.mean(0) - b.mean(0)) ** 2).sum() + np.trace(cov_a + cov_b - 2 * linalg.sqrtm(cov_a @ cov_b).real)
+    assert frechet_distance(a, b) == pytest.approx(expected, rel=1e-7)
+
+
+def test_log_mel_shape_skips_silence():
+    audio = np.concatenate([harmonic(200, 0.5), np.zeros(RATE)])
+    mel = log_mel(audio)
+    assert mel.shape[1] == 64 and 40 < mel.shape[0] < 60

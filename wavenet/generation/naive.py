@@ -1,0 +1,68 @@
+"""The reference generator: a full forward pass over the receptive field for every sample.
+
+Slow and obviously right: the tests and benchmarks compare every other backend against it.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from wavenet.errors import WavenetError
+from wavenet.generation.slots import SlotGenerator
+from wavenet.model import WaveNet
+
+
+class NaiveGenerator(SlotGenerator):
+    """Reference generation: the full forward pass over the receptive field for every sample.
+
+    Until a stream has a receptive field of history, the pass runs over all of it from the
+    stream's start, so the model's own zero padding plays the role of "before the start".
+    """
+
+    name = "naive"
+
+    def __init__(self, model: WaveNet, batch_size: int = 1) -> None:
+        super().__init__(model, batch_size)
+        rf = self.config.receptive_field
+        self._history = torch.zeros(batch_size, rf, dtype=torch.long, device=self.device)
+        self._length = [0] * batch_size  # samples fed since reset, capped at the receptive field
+
+    def _reset_state(self, slot: int) -> None:
+        self._history[slot] = 0
+        self._length[slot] = 0
+
+    def _move_state(self, src: int, dst: int) -> None:
+        self._history[dst] = self._history[src]
+        self._length[dst] = self._length[src]
+
+    def _save_state(self, slot: int) -> dict[str, torch.Tensor]:
+        return {"history": self._history[slot], "length": torch.tensor(self._length[slot])}
+
+    def _load_state(self, slot: int, state: dict[str, torch.Tensor]) -> None:
+        self._history[slot] = state["history"]
+        self._length[slot] = int(state["length"])
+
+    def fill_history(self, codes: torch.Tensor) -> None:
+        """Give every slot a full receptive field of past inputs, (B, receptive_field) codes.
+
+        Benchmarks use it to time the steady state, where every step is a full-length forward
+        pass, without first generating a receptive field of slow steps.
+        """
+        expected = (self.batch_size, self.config.receptive_field)
+        if tuple(codes.shape) != expected:
+            raise WavenetError(f"history must have shape {expected}, got {tuple(codes.shape)}")
+        self._history = codes.to(self.device, torch.long).clone()
+        self._length = [self.config.receptive_field] * self.batch_size
+
+    @torch.inference_mode()
+    def step(self, codes: torch.Tensor) -> torch.Tensor:
+        rf = self.config.receptive_field
+        b = codes.shape[0]  # the first b slots step
+        self._history[:b] = torch.cat([self._history[:b, 1:], codes[:, None]], dim=1)
+        self._length[:b] = [min(n + 1, rf) for n in self._length[:b]]
+        logits = torch.empty(b, self.config.classes, device=self.device, dtype=self.dtype)
+        for length in set(self._length[:b]):  # slots of equal history length share one pass
+            slots = torch.tensor([s for s, n in enumerate(self._length[:b]) if n == length], device=self.device)
+            out = self.model(self._history[slots, rf - length :], self._speaker[slots])  # (b, classes, length)
+            logits[slots] = out[:, :, -1]
+        return logits

@@ -1,0 +1,56 @@
+"""Generation backends by name, and the choice of the fastest one for a device.
+
+Every backend is a :class:`wavenet.generation.slots.SlotGenerator`: the same slots, the same uniforms,
+the same samples (up to each backend's stated numerical tolerance).
+
+| name          | device | what it is                                                      |
+|---------------|--------|-----------------------------------------------------------------|
+| ``naive``     | any    | full forward pass per sample: the reference                     |
+| ``torch``     | any    | ring-buffer cached generation, one torch call per operation     |
+| ``native``    | CPU    | the cached generation in C, a chunk per call, float32 weights   |
+| ``native-f16``| CPU    | the same with weights stored as half floats (arithmetic float32)|
+| ``cuda-graph``| CUDA   | the cached generation captured in CUDA graphs, replayed in blocks |
+"""
+
+from __future__ import annotations
+
+from wavenet.errors import WavenetError
+from wavenet.generation import native
+from wavenet.generation.cached import CachedGenerator
+from wavenet.generation.cuda_graph import GraphGenerator
+from wavenet.generation.naive import NaiveGenerator
+from wavenet.generation.slots import SlotGenerator
+from wavenet.model import WaveNet
+
+BACKENDS: dict[str, type[SlotGenerator]] = {
+    g.name: g
+    for g in (NaiveGenerator, CachedGenerator, native.NativeGenerator, native.NativeHalfGenerator, GraphGenerator)
+}
+
+
+def available_backends(model: WaveNet) -> list[str]:
+    """Backends that can run this model where it is, slowest first."""
+    names = [NaiveGenerator.name, CachedGenerator.name]
+    device = next(model.parameters()).device
+    if device.type == "cpu" and native.available():
+        names += [native.NativeGenerator.name, native.NativeHalfGenerator.name]
+    if device.type == "cuda":
+        names.append(GraphGenerator.name)
+    return names
+
+
+def resolve_backend(backend: str, model: WaveNet) -> str:
+    """``auto`` becomes the fastest backend available for the model's device; other names are checked."""
+    usable = available_backends(model)
+    if backend == "auto":
+        return usable[-1]
+    if backend not in BACKENDS:
+        raise WavenetError(f"unknown generation backend {backend!r}; backends: auto, {', '.join(BACKENDS)}")
+    if backend not in usable:
+        raise WavenetError(f"backend {backend!r} cannot run here; available: {', '.join(usable)}")
+    return backend
+
+
+def make_generator(model: WaveNet, batch_size: int = 1, backend: str = "auto") -> SlotGenerator:
+    """A slot generator by backend name; ``auto`` takes the fastest available."""
+    return BACKENDS[resolve_backend(backend, model)](model, batch_size)

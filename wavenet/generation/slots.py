@@ -1,0 +1,208 @@
+"""The slot interface every generation backend shares: B independent streams stepping together.
+
+A slot holds one stream, with its own speaker, temperature and seed; :meth:`SlotGenerator.reset`
+starts a new stream in a slot between steps while the other slots keep running, which is how
+the server batches many requests into one loop. Work can be limited to the first k slots
+(``generate(n, active=k)``), and :meth:`SlotGenerator.move` copies a stream from one slot to
+another, so a server keeps its streams packed at the front and pays only for those.
+:meth:`SlotGenerator.suspend` takes a stream out of its slot with everything it needs to go on
+(a :class:`SuspendedStream`), and :meth:`SlotGenerator.resume` puts it back, in any slot and
+after any number of other steps: a server pauses a stream whose client reads slowly and gives
+its slot to another.
+
+Every backend starts a stream from the code of silence, as if the audio were preceded by zeros,
+and matches :class:`wavenet.model.WaveNet`'s forward pass, whose causal convolutions see zeros
+before the first sample. The backends themselves live beside this module: the reference
+(:mod:`.naive`), the cached "Fast WaveNet" generator in torch (:mod:`.cached`), in C
+(:mod:`.native`) and in CUDA graphs (:mod:`.cuda_graph`); :mod:`.registry` names them.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from wavenet.errors import WavenetError
+from wavenet.generation.sampling import UniformStream, check_temperature, sample_codes
+from wavenet.model import WaveNet
+from wavenet.mulaw import silence_code
+
+
+@dataclass
+class SuspendedStream:
+    """A stream out of its slot: its random stream, settings, last code and the backend's state.
+
+    ``state`` holds the backend's per-stream tensors in time order (oldest first), not in the
+    order of a ring buffer's positions, so the stream can resume at any step of any slot.
+    """
+
+    uniforms: UniformStream
+    speaker: int
+    temperature: float
+    last: int
+    state: dict[str, torch.Tensor]
+
+    @property
+    def nbytes(self) -> int:
+        """Memory held by the saved state (what a server pays for each paused stream)."""
+        return sum(t.numel() * t.element_size() for t in self.state.values())
+
+
+class SlotGenerator:
+    """B stream slots generating together; subclasses say how one step turns inputs into logits."""
+
+    name = "base"
+
+    def __init__(self, model: WaveNet, batch_size: int = 1) -> None:
+        if batch_size < 1:
+            raise WavenetError(f"batch size must be at least 1, got {batch_size}")
+        param = next(model.parameters())
+        self.model = model.eval()
+        self.config = model.config
+        self.batch_size = batch_size
+        self.device = param.device
+        self.dtype = param.dtype
+        self._streams: list[UniformStream | None] = [None] * batch_size
+        self._temperature = torch.ones(batch_size, device=self.device, dtype=self.dtype)
+        self._speaker = torch.zeros(batch_size, device=self.device, dtype=torch.long)
+        self._silence = silence_code(self.config.mu)
+        self._last = torch.full((batch_size,), self._silence, device=self.device, dtype=torch.long)
+
+    @property
+    def active(self) -> list[bool]:
+        """Which slots hold a stream (inactive slots still compute, but nobody reads them)."""
+        return [s is not None for s in self._streams]
+
+    def _check_slot(self, slot: int) -> None:
+        if not 0 <= slot < self.batch_size:
+            raise WavenetError(f"slot must be in [0, {self.batch_size - 1}], got {slot}")
+
+    @torch.inference_mode()
+    def reset(self, slot: int, speaker: int = 0, temperature: float = 1.0, seed: int | None = None) -> int:
+        """Start a new stream in ``slot`` and return its seed (drawn at random when None)."""
+        self._check_slot(slot)
+        if not 0 <= speaker < self.config.n_speakers:
+            raise WavenetError(f"speaker id must be in [0, {self.config.n_speakers - 1}], got {speaker}")
+        temperature = check_temperature(temperature)
+        if seed is None:
+            seed = secrets.randbits(63)
+        if seed < 0:
+            raise WavenetError(f"seed must be a non-negative integer, got {seed}")
+        self._streams[slot] = UniformStream(seed)
+        self._temperature[slot] = temperature
+        self._speaker[slot] = speaker
+        self._last[slot] = self._silence
+        self._reset_state(slot)
+        return seed
+
+    def release(self, slot: int) -> None:
+        """Mark a slot free; it keeps computing until reset, but draws no more uniforms."""
+        self._streams[slot] = None
+
+    @torch.inference_mode()
+    def move(self, src: int, dst: int) -> None:
+        """Move the stream in slot ``src`` to slot ``dst`` (which loses its stream); ``src`` becomes free.
+
+        The stream continues in ``dst`` exactly as it would have in ``src``.
+        """
+        for slot in (src, dst):
+            self._check_slot(slot)
+        if src == dst:
+            return
+        self._streams[dst], self._streams[src] = self._streams[src], None
+        for tensor in (self._temperature, self._speaker, self._last):
+            tensor[dst] = tensor[src]
+        self._move_state(src, dst)
+
+    @torch.inference_mode()
+    def suspend(self, slot: int) -> SuspendedStream:
+        """Take the stream out of ``slot`` (which becomes free); :meth:`resume` continues it exactly."""
+        self._check_slot(slot)
+        uniforms = self._streams[slot]
+        if uniforms is None:
+            raise WavenetError(f"slot {slot} holds no stream to suspend")
+        saved = SuspendedStream(
+            uniforms=uniforms,
+            speaker=int(self._speaker[slot]),
+            temperature=float(self._temperature[slot]),
+            last=int(self._last[slot]),
+            state={k: v.clone() for k, v in self._save_state(slot).items()},
+        )
+        self._streams[slot] = None
+        return saved
+
+    @torch.inference_mode()
+    def resume(self, slot: int, saved: SuspendedStream) -> None:
+        """Continue a suspended stream in ``slot`` (which loses its stream), as if it had never left."""
+        self._check_slot(slot)
+        self._streams[slot] = saved.uniforms
+        self._speaker[slot] = saved.speaker
+        self._temperature[slot] = saved.temperature
+        self._last[slot] = saved.last
+        self._load_state(slot, saved.state)
+
+    def draw_uniforms(self, n: int, active: int | None = None) -> torch.Tensor:
+        """The next n uniforms of the first ``active`` slots, (active, n) on the device; 0.5 for free slots."""
+        active = self.batch_size if active is None else active
+        uniforms = np.full((active, n), 0.5, dtype=np.float32)
+        for slot, stream in enumerate(self._streams[:active]):
+            if stream is not None:
+                uniforms[slot] = stream.draw(n)
+        return torch.from_numpy(uniforms).to(self.device, non_blocking=True)
+
+    @torch.inference_mode()
+    def generate(self, n: int, active: int | None = None) -> np.ndarray:
+        """Advance the first ``active`` slots (default: all) by n samples; returns their codes, (active, n) int64.
+
+        Slots beyond ``active`` must hold no stream: they do not compute, and their state is
+        lost (a reset restores it; suspend a stream to keep it).
+        """
+        if n < 1:
+            raise WavenetError(f"number of samples must be at least 1, got {n}")
+        active = self.batch_size if active is None else active
+        if not 1 <= active <= self.batch_size:
+            raise WavenetError(f"active slots must be in [1, {self.batch_size}], got {active}")
+        if any(stream is not None for stream in self._streams[active:]):
+            raise WavenetError(f"slots from {active} on hold streams; move them below {active} or release them")
+        codes = self.run(self.draw_uniforms(n, active))
+        return codes.cpu().numpy()
+
+    def run(self, uniforms: torch.Tensor) -> torch.Tensor:
+        """Sample (k, n) codes on the device for the first k slots from (k, n) uniforms, one step at a time."""
+        k, n = uniforms.shape
+        out = torch.empty(k, n, dtype=torch.long, device=self.device)
+        temperature = self._temperature[:k]
+        for i in range(n):
+            codes = sample_codes(self.step(self._last[:k]), temperature, uniforms[:, i], self._silence)
+            self._last[:k] = codes
+            out[:, i] = codes
+        return out
+
+    def step(self, codes: torch.Tensor) -> torch.Tensor:
+        """Feed one input code to each of the first k slots, (k,) int64; returns next-sample logits (k, classes)."""
+        raise NotImplementedError
+
+    def _reset_state(self, slot: int) -> None:
+        raise NotImplementedError
+
+    def _move_state(self, src: int, dst: int) -> None:
+        raise NotImplementedError
+
+    def _save_state(self, slot: int) -> dict[str, torch.Tensor]:
+        """The slot's per-stream state, independent of where the generator's step counter stands."""
+        raise NotImplementedError
+
+    def _load_state(self, slot: int, state: dict[str, torch.Tensor]) -> None:
+        raise NotImplementedError
+
+
+def ring_order(size: int, clock: int, device: torch.device) -> torch.Tensor:
+    """Positions of a ring buffer of ``size`` entries, oldest first, before step ``clock``.
+
+    Step t writes its input at position t % size, so before step t the ring holds the inputs of
+    steps t - size .. t - 1, the oldest at position t % size.
+    """
+    return (clock + torch.arange(size, device=device)) % size

@@ -1,0 +1,65 @@
+"""Request and response bodies; their Field bounds and descriptions are the OpenAPI docs.
+
+The bounds that are settings (``max_seconds``, ``max_temperature``) are checked by the route
+and written into the served OpenAPI schema by the app (:func:`wavenet_service.app.create_app`).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class SynthesisRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"speaker": 0, "seconds": 2.0}]})
+
+    model: Annotated[str | None, Field(description="model name; optional when one model is served")] = None
+    speaker: Annotated[int | str, Field(description="speaker id or name (see GET /models)")] = 0
+    seconds: Annotated[float, Field(gt=0, description="audio length, at most the server's max_seconds")]
+    temperature: Annotated[
+        float,
+        Field(
+            gt=0, description="sampling temperature, at most the server's max_temperature; lower is more conservative"
+        ),
+    ] = 1.0
+    seed: Annotated[
+        int | None, Field(ge=0, le=2**63 - 1, description="random seed; the same seed gives the same audio")
+    ] = None
+
+
+class Speaker(BaseModel):
+    id: int
+    name: str
+
+
+class ModelInfo(BaseModel):
+    name: str
+    sample_rate: int
+    receptive_field: int = Field(description="samples of context each sample depends on")
+    receptive_field_ms: float
+    trained: bool = Field(description="false for a preset: random weights that generate noise")
+    speakers: list[Speaker]
+    backend: str = Field(description="generation backend in use")
+
+
+class Limits(BaseModel):
+    max_seconds: float = Field(description="longest audio one request may ask for")
+    max_temperature: float
+
+
+class ModelList(BaseModel):
+    models: list[ModelInfo]
+    limits: Limits
+
+
+class Status(BaseModel):
+    status: str
+    reasons: list[str] | None = Field(None, description="why the server is not ready")
+
+
+class ErrorBody(BaseModel):
+    detail: str = Field(description="what was wrong, naming the field where there is one")
+
+
+ERRORS = {code: {"model": ErrorBody} for code in (401, 404, 413, 422, 429, 503)}

@@ -1,0 +1,78 @@
+"""Running the app under uvicorn: the listening socket's options, graceful shutdown, the exit status.
+
+The listening socket is made here, not by uvicorn, so that every connection accepted from it
+inherits two kernel options (Linux copies them from the listener):
+
+- ``SO_SNDBUF`` (``send_buffer_bytes``): the audio the kernel holds for a client that reads
+  slowly is bounded, and the stream's own backpressure (``buffer_seconds``) sets in early;
+- ``TCP_USER_TIMEOUT`` (twice ``client_timeout``): a connection whose client takes nothing for that
+  long (its receive window stays closed) is reset by the kernel. The app drops such a client first,
+  at ``client_timeout`` (:mod:`wavenet_service.streaming`); the kernel then makes sure that its
+  socket and unsent bytes do not linger after the app has let it go.
+
+Exit status: 0 after a normal shutdown (SIGTERM or Ctrl-C), 3 when a model's generation loop
+failed more often than ``worker_restarts`` allows, so that a supervisor (Docker's restart
+policy, systemd, Kubernetes) starts a fresh process.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+
+import uvicorn
+
+from wavenet.checkpoint import Checkpoint
+from wavenet.errors import WavenetError
+from wavenet_service.app import create_app
+from wavenet_service.settings import Settings
+
+log = logging.getLogger(__name__)
+
+EXIT_WORKER_FAILED = 3
+
+
+def listening_socket(settings: Settings) -> socket.socket:
+    """A TCP socket bound to the settings' host and port, with the options its connections inherit."""
+    family = socket.AF_INET6 if ":" in settings.host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if settings.send_buffer_bytes:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, settings.send_buffer_bytes)
+        if hasattr(socket, "TCP_USER_TIMEOUT"):  # Linux
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_USER_TIMEOUT, int(2 * settings.client_timeout * 1000))
+        sock.bind((settings.host, settings.port))
+    except OSError as err:
+        sock.close()
+        raise WavenetError(f"cannot listen on {settings.host}:{settings.port}: {err.strerror or err}") from None
+    sock.set_inheritable(True)
+    return sock
+
+
+def serve(settings: Settings, checkpoints: list[Checkpoint]) -> int:
+    """Serve until SIGTERM or Ctrl-C; returns the process's exit status."""
+    failed: list[str] = []
+    server: uvicorn.Server | None = None
+
+    def on_fatal(model: str, reason: str) -> None:  # from a worker thread
+        failed.append(f"{model}: {reason}")
+        if server is not None:
+            server.should_exit = True  # uvicorn's main loop polls it: a graceful shutdown
+
+    app = create_app(settings, checkpoints, on_fatal=on_fatal)
+    sock = listening_socket(settings)
+    host, port = sock.getsockname()[:2]
+    log.info("listening on http://%s:%d", f"[{host}]" if ":" in host else host, port)
+    # On shutdown uvicorn stops accepting, lets streams in flight finish for shutdown_timeout, then
+    # cancels them; the lifespan then stops the generation loops.
+    config = uvicorn.Config(app, log_level="info", timeout_graceful_shutdown=settings.shutdown_timeout)
+    server = uvicorn.Server(config)
+    try:
+        server.run(sockets=[sock])
+    finally:
+        sock.close()
+    if failed:
+        log.critical("exiting with status %d: %s", EXIT_WORKER_FAILED, "; ".join(failed))
+        return EXIT_WORKER_FAILED
+    return 0

@@ -3,6 +3,7 @@
 #   make test    install (first time) and run the default test suite
 #   make demo    write demo.wav with the bundled speech model
 #   make bench   measure generation speed, every backend side by side
+#   make soak    mixed, partly hostile traffic against a live server (SOAK_SECONDS, default 300)
 #
 # TORCH picks the PyTorch build. The default takes the CPU build of torch 2.13.0; on a CUDA
 # machine use e.g. `make test TORCH_INDEX=https://download.pytorch.org/whl/cu128`.
@@ -13,8 +14,9 @@ BIN := $(VENV)/bin
 TORCH ?= torch==2.13.0
 TORCH_INDEX ?=
 PYTEST_ARGS ?=
+SOAK_SECONDS ?= 300
 
-.PHONY: install test-deps test test-all serve demo bench quality-report lint clean
+.PHONY: install test-deps test test-all serve demo bench soak quality-report lint clean
 
 install: $(VENV)/.installed
 
@@ -47,6 +49,9 @@ demo: install
 
 bench: install
 	$(BIN)/wavenet bench --model ref20 --batch 1,16 --json bench/latest.json
+
+soak: install
+	$(BIN)/python bench/soak.py --duration $(SOAK_SECONDS)
 
 # docs/QUALITY.md from the bundled models. The held-out audio and the baselines' training data
 # come from the offline recipes: their data is rebuilt from Debian packages (as root) when missing.

@@ -2,13 +2,26 @@
 # corpus and manifest stages, then calls run_stages "$@".
 #
 # Environment: WORK (where data, runs and outputs go; default work/RECIPE), WAVENET (the
-# wavenet command; default wavenet), PYTHON (default python3), TRAIN_OVERRIDES (extra
+# wavenet command; default: wavenet on PATH, else the one `make install` put in .venv/),
+# PYTHON (default: .venv's python when it exists, else python3), TRAIN_OVERRIDES (extra
 # space-separated dotted.key=value settings for training, e.g. "train.steps=1000 optim.lr=5e-4"),
 # EVAL_SPLIT (the prepared split that eval scores; default valid).
 set -euo pipefail
 
-: "${WAVENET:=wavenet}"
-: "${PYTHON:=python3}"
+venv_bin="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/.venv/bin"
+if [[ -z "${WAVENET:-}" ]]; then
+    if command -v wavenet >/dev/null; then
+        WAVENET=wavenet
+    elif [[ -x "$venv_bin/wavenet" ]]; then
+        WAVENET="$venv_bin/wavenet"
+    else
+        echo "wavenet: command not found; run 'make install' (it creates .venv/), or set WAVENET" >&2
+        exit 2
+    fi
+fi
+if [[ -z "${PYTHON:-}" ]]; then
+    if [[ -x "$venv_bin/python" ]]; then PYTHON="$venv_bin/python"; else PYTHON=python3; fi
+fi
 recipe_dir=$(cd "$(dirname "${BASH_SOURCE[1]}")" && pwd)
 recipe=$(basename "$recipe_dir")
 work=${WORK:-work/$recipe}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -27,7 +28,21 @@ def get_clients(request: Request) -> ClientStreams:
     return request.app.state.clients
 
 
+@dataclass(frozen=True)
+class Serving:
+    """Everything a synthesis route needs, as one dependency."""
+
+    engines: Engines
+    settings: Settings
+    metrics: Metrics
+    clients: ClientStreams
+
+
+def get_serving(request: Request) -> Serving:
+    return Serving(get_engines(request), get_settings(request), get_metrics(request), get_clients(request))
+
+
 EnginesDep = Annotated[Engines, Depends(get_engines)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 MetricsDep = Annotated[Metrics, Depends(get_metrics)]
-ClientsDep = Annotated[ClientStreams, Depends(get_clients)]
+ServingDep = Annotated[Serving, Depends(get_serving)]

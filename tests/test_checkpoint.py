@@ -194,3 +194,15 @@ def test_an_oversized_config_file_is_refused_unread(saved):
     (saved[1] / "config.json").write_bytes(b" " * (17 * 2**20))
     with pytest.raises(WavenetError, match=r"config.json: 17,825,792 bytes, more than a release config may hold"):
         load_release(saved[1])
+
+
+def test_deeply_nested_or_unreadable_config_is_one_line(saved):
+    config_path = saved[1] / "config.json"
+    config_path.write_text("[" * 100_000 + "]" * 100_000)
+    with pytest.raises(WavenetError, match="config.json: invalid JSON") as err:
+        load_release(saved[1])
+    assert "\n" not in str(err.value)
+    config_path.unlink()
+    config_path.mkdir()  # a directory where the file should be
+    with pytest.raises(WavenetError, match="config.json: missing"):
+        load_release(saved[1])

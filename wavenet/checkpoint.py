@@ -150,6 +150,8 @@ def _read_config(config_path: Path) -> tuple[WaveNetConfig, dict[str, int], dict
         raise WavenetError(f"{config_path}: not UTF-8 text") from None
     except RecursionError:
         raise WavenetError(f"{config_path}: invalid JSON: nested too deeply") from None
+    except OSError as err:
+        raise WavenetError(f"{config_path}: cannot read it ({err.strerror or err})") from None
     if not isinstance(raw, dict) or raw.get("format") != FORMAT:
         raise WavenetError(f'{config_path}: format: not a wavenet release config (expected "format": "{FORMAT}")')
     if raw.get("version") != VERSION:

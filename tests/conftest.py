@@ -43,12 +43,65 @@ SHAPES = {
         n_speakers=5,
     ),
     "debug": PRESETS["debug"],
+    # Local conditioning: frames every 4 samples through one convolution over frames, and every
+    # 7 samples read directly; both interpolated between frames.
+    "cond-hop4": WaveNetConfig(
+        layers_per_stack=3,
+        stacks=2,
+        kernel_size=2,
+        input_kernel_size=2,
+        residual_channels=8,
+        gate_channels=12,
+        skip_channels=10,
+        n_speakers=2,
+        cond_channels=5,
+        cond_hop=4,
+        cond_layers=1,
+        cond_hidden=6,
+    ),
+    "cond-hop7": WaveNetConfig(
+        layers_per_stack=3,
+        stacks=1,
+        kernel_size=3,
+        input_kernel_size=1,
+        residual_channels=6,
+        gate_channels=10,
+        skip_channels=8,
+        n_speakers=3,
+        cond_channels=3,
+        cond_hop=7,
+    ),
 }
 
 
 def random_model(config: WaveNetConfig, seed: int = 0) -> WaveNet:
     torch.manual_seed(seed)
-    return WaveNet(config).eval()
+    model = WaveNet(config).eval()
+    if model.conditioner is not None:  # feature statistics as training would set them, not 0 and 1
+        with torch.no_grad():
+            model.conditioner.mean.uniform_(-0.5, 0.5)
+            model.conditioner.std.uniform_(0.5, 2.0)
+    return model
+
+
+def frames_of(model: WaveNet, key: int, samples: int = 1024):
+    """Random feature frames (frames, channels) of stream ``key`` for ``samples`` samples; None for a model without."""
+    cfg = model.config
+    if not cfg.conditioned:
+        return None
+    generator = torch.Generator().manual_seed(10_000 + key)
+    return torch.randn(-(-samples // cfg.cond_hop), cfg.cond_channels, generator=generator).numpy()
+
+
+def full_forward(model: WaveNet, codes: torch.Tensor, speakers: torch.Tensor, keys: list[int]) -> torch.Tensor:
+    """The full forward pass over codes (B, T), row b reading the frames of stream ``keys[b]``."""
+    if not model.config.conditioned:
+        return model(codes, speakers)
+    from wavenet.model import frame_window
+
+    frames = torch.stack([torch.from_numpy(frames_of(model, key)).t() for key in keys])  # (B, C, N)
+    window = frame_window(frames.shape[-1], 0, frames.shape[-1], model.config.cond_layers)
+    return model(codes, speakers, frames[:, :, window], 0)
 
 
 @pytest.fixture(params=list(SHAPES), ids=list(SHAPES))

@@ -1,20 +1,24 @@
+import pytest
 import torch
 import torch.nn.functional as F
 
-from tests.conftest import SHAPES, random_model
+from tests.conftest import SHAPES, frames_of, full_forward, random_model
 
 
 def test_logits_shape(model):
     cfg = model.config
     codes = torch.randint(0, cfg.classes, (3, 50))
     speakers = torch.arange(3) % cfg.n_speakers
-    assert model(codes, speakers).shape == (3, cfg.classes, 50)
+    assert full_forward(model, codes, speakers, [0, 1, 2]).shape == (3, cfg.classes, 50)
 
 
 def test_codes_and_one_hot_input_agree(model):
     codes = torch.randint(0, model.config.classes, (2, 40))
     one_hot = F.one_hot(codes, model.config.classes).float().transpose(1, 2)  # (B, classes, T)
-    torch.testing.assert_close(model(codes), model(one_hot), atol=1e-5, rtol=0)
+    speakers = torch.zeros(2, dtype=torch.long)
+    torch.testing.assert_close(
+        full_forward(model, codes, speakers, [0, 1]), full_forward(model, one_hot, speakers, [0, 1]), atol=1e-5, rtol=0
+    )
 
 
 def dependence(model, length: int, t: int) -> torch.Tensor:
@@ -22,7 +26,7 @@ def dependence(model, length: int, t: int) -> torch.Tensor:
     torch.manual_seed(1)
     codes = torch.randint(0, model.config.classes, (1, length))
     x = F.one_hot(codes, model.config.classes).float().transpose(1, 2).requires_grad_(True)
-    logits = model(x)
+    logits = full_forward(model, x, torch.zeros(1, dtype=torch.long), [0])
     (logits[0, :, t] * torch.randn(model.config.classes)).sum().backward()
     return (x.grad[0].abs().sum(dim=0) > 0).nonzero().flatten()
 
@@ -47,3 +51,55 @@ def test_speaker_changes_the_output():
     out = model(codes, torch.tensor([0, 1, 2]))
     assert not torch.allclose(out[0], out[1])
     assert not torch.allclose(out[1], out[2])
+
+
+def frame_dependence(model, length: int, t: int) -> torch.Tensor:
+    """Frames on which the logits at position t depend, found by backprop."""
+    from wavenet.model import frame_window
+
+    cfg = model.config
+    codes = torch.randint(0, cfg.classes, (1, length), generator=torch.Generator().manual_seed(2))
+    frames = torch.from_numpy(frames_of(model, 0, length)).t()[None].requires_grad_(True)  # (1, C, N)
+    window = frame_window(frames.shape[-1], 0, frames.shape[-1], cfg.cond_layers)
+    logits = model(codes, None, frames[:, :, window], 0)
+    (logits[0, :, t] * torch.randn(cfg.classes)).sum().backward()
+    return (frames.grad[0].abs().sum(dim=0) > 0).nonzero().flatten()
+
+
+@pytest.mark.parametrize("name", ["cond-hop4", "cond-hop7"])
+def test_conditioning_reads_exactly_the_frames_it_should(name):
+    """Position t reads the frames of the positions its blocks carry conditioning from, cond_layers more
+    on each side, and the next frame (interpolation): up to t // hop + 1 + cond_layers (its lookahead)."""
+    model = random_model(SHAPES[name])
+    cfg = model.config
+    rf, hop, k = cfg.receptive_field, cfg.cond_hop, cfg.cond_layers
+    length = 6 * rf
+    for t in (3 * rf + 1, 3 * rf + 2, 4 * rf - 1):
+        if t % hop == 0:
+            continue  # there the next frame's weight is exactly 0
+        depends_on = frame_dependence(model, length, t).tolist()
+        # Conditioning enters each block after its convolution, so the blocks after the first one
+        # carry it: positions t - (k - 1) * (sum of their dilations) .. t.
+        reach = (cfg.kernel_size - 1) * sum(cfg.dilations[1:])
+        first, last = max(0, (t - reach) // hop - k), t // hop + 1 + k
+        assert depends_on == list(range(first, last + 1)), t
+        assert last - t // hop == cfg.lookahead_frames
+
+
+@pytest.mark.parametrize("name", ["cond-hop4", "cond-hop7"])
+def test_a_window_of_frames_gives_the_full_pass_last_output(name):
+    """What generation and training crops compute: a window of positions with its frames only."""
+    from wavenet.model import frame_span, frame_window
+
+    model = random_model(SHAPES[name])
+    cfg = model.config
+    rf, hop, length = cfg.receptive_field, cfg.cond_hop, 80
+    codes = torch.randint(0, 256, (1, length))
+    full = full_forward(model, codes, torch.zeros(1, dtype=torch.long), [0])
+    frames = torch.from_numpy(frames_of(model, 0)).t()[None]
+    for t in range(rf, length):
+        first = t - rf + 1
+        a, b = frame_span(first, t + 1, hop, frames.shape[-1])
+        window = frames[:, :, frame_window(frames.shape[-1], a, b, cfg.cond_layers)]
+        out = model(codes[:, first : t + 1], None, window, first - a * hop)[0, :, -1]
+        torch.testing.assert_close(out, full[0, :, t], atol=1e-5, rtol=0)

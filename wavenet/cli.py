@@ -2,7 +2,7 @@
 
     wavenet info CHECKPOINT
     wavenet generate CHECKPOINT -o OUT.wav [--speaker ID_OR_NAME] [--seconds S] [--temperature T] [--seed N]
-    wavenet bench [--model ref20|CHECKPOINT] [--batch 1,16] [--seconds S] [--json OUT]
+    wavenet bench [--model ref20|CHECKPOINT[,...]] [--batch 1,16] [--seconds S] [--json OUT]
     wavenet manifest {vctk,maestro,dir} ROOT -o MANIFEST.tsv
     wavenet prepare MANIFEST OUT_DIR [--trim-silence] [--normalize] [--valid-fraction F] [--valid-speakers A,B]
     wavenet train CONFIG [--resume] [dotted.key=value ...]
@@ -73,7 +73,9 @@ def build_parser() -> argparse.ArgumentParser:
     gen.set_defaults(run=run_generate)
 
     bench = sub.add_parser("bench", help="measure generation speed of every backend side by side")
-    bench.add_argument("--model", default="ref20", help="checkpoint directory or preset (default ref20)")
+    bench.add_argument(
+        "--model", default="ref20", help="checkpoint directories or presets, comma-separated (default ref20)"
+    )
     bench.add_argument("--batch", default="1,16", help="comma-separated batch sizes (default 1,16)")
     bench.add_argument("--seconds", type=float, default=2.0, help="wall time per timed repetition (default 2)")
     bench.add_argument("--repeats", type=int, default=5, help="timed repetitions; the median is reported")
@@ -197,7 +199,7 @@ def run_bench(args: argparse.Namespace) -> int:
     from wavenet.generation.bench import bench_machine, format_table, run_bench, write_json
 
     device = _device(args.device)
-    ckpt = load_model(args.model, device)
+    checkpoints = [load_model(spec, device) for spec in args.model.split(",")]
     try:
         batches = [int(b) for b in args.batch.split(",")]
     except ValueError:
@@ -208,15 +210,16 @@ def run_bench(args: argparse.Namespace) -> int:
         raise WavenetError("--repeats and --naive-steps must be at least 1 and --seconds positive")
     backends = args.backends.split(",") if args.backends else None
     machine = bench_machine(device)
+    for ckpt in checkpoints:
+        print(f"model {ckpt.name}: receptive field {ckpt.config.receptive_field}")
     print(
-        f"model {ckpt.name}: receptive field {ckpt.config.receptive_field}; machine: {machine['cpu']}, "
-        f"{machine['cpu_cores']} cores, torch {machine['torch']} ({machine['torch_threads']} threads), "
-        f"native backend threads {machine['native_threads']}, {device}"
+        f"machine: {machine['cpu']}, {machine['cpu_cores']} cores, torch {machine['torch']} "
+        f"({machine['torch_threads']} threads), native backend threads {machine['native_threads']}, {device}"
     )
-    results = run_bench(ckpt, batches, args.seconds, args.repeats, args.naive_steps, backends)
+    results = run_bench(checkpoints, batches, args.seconds, args.repeats, args.naive_steps, backends)
     print(format_table(results))
     if args.json:
-        write_json(args.json, ckpt, results, device)
+        write_json(args.json, checkpoints, results, device)
         print(f"wrote {args.json}")
     return 0
 

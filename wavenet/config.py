@@ -23,7 +23,12 @@ LIMITS: dict[str, tuple[int, int]] = {
     "speaker_channels": (1, 4096),
     "sample_rate": (1000, 384000),
     "mu": (1, 65535),
+    "cond_channels": (0, 1024),
+    "cond_hop": (0, 4096),
+    "cond_layers": (0, 8),
+    "cond_hidden": (0, 1024),
 }
+CONDITIONING = ("cond_channels", "cond_hop", "cond_layers", "cond_hidden")  # 0 where there is none
 MAX_LAYERS = 256  # the native backend's tables (_native.c) hold 256 layers
 MAX_STREAM_STATE_BYTES = 256 * 2**20  # ring buffers of one generated stream
 
@@ -35,6 +40,14 @@ class WaveNetConfig:
     ``gate_channels`` is the width of each dilated convolution's output, which the gated
     activation splits into a tanh half and a sigmoid half (so the gated output has
     ``gate_channels // 2`` channels), as in most public WaveNets.
+
+    Local conditioning (``cond_channels`` > 0): the model also reads a sequence of feature
+    frames, one every ``cond_hop`` samples (a mel spectrogram, a piano roll). ``cond_layers``
+    convolutions over frames (kernel 3, ``cond_hidden`` channels) mix each frame with its
+    neighbours; each block projects the result (the paper's V_f,k ∗ y and V_g,k ∗ y) at frame
+    rate, and sample t reads the projections of frames t // hop and t // hop + 1, interpolated
+    linearly: a nearest-neighbour stretch followed by a fixed triangular convolution. Generating
+    sample t thus needs frames up to t // hop + 1 + cond_layers (:attr:`lookahead_frames`).
     """
 
     layers_per_stack: int = 10  # dilations 1, 2, ..., 2**(layers_per_stack - 1)
@@ -48,15 +61,27 @@ class WaveNetConfig:
     speaker_channels: int = 16  # size of the learned speaker embedding
     sample_rate: int = 16000
     mu: int = 255  # μ-law parameter; the model predicts mu + 1 classes
+    cond_channels: int = 0  # feature channels per frame; 0: no local conditioning
+    cond_hop: int = 0  # samples per frame
+    cond_layers: int = 0  # convolutions over frames (kernel 3) before the blocks' projections
+    cond_hidden: int = 0  # their width
 
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise WavenetError(f"model.{f.name}: must be a positive integer, got {value!r}")
+            least = 0 if f.name in CONDITIONING else 1
+            if not isinstance(value, int) or isinstance(value, bool) or value < least:
+                kind = "a non-negative" if least == 0 else "a positive"
+                raise WavenetError(f"model.{f.name}: must be {kind} integer, got {value!r}")
             low, high = LIMITS[f.name]
             if not low <= value <= high:
                 raise WavenetError(f"model.{f.name}: must be in [{low}, {high}], got {value}")
+        if self.cond_channels and not self.cond_hop:
+            raise WavenetError("model.cond_hop: conditioned models (cond_channels > 0) need a hop of 1 sample or more")
+        if self.cond_layers and not self.cond_hidden:
+            raise WavenetError("model.cond_hidden: cond_layers > 0 needs cond_hidden > 0")
+        if not self.cond_channels and (self.cond_hop or self.cond_layers or self.cond_hidden):
+            raise WavenetError("model.cond_channels: cond_hop, cond_layers and cond_hidden need cond_channels > 0")
         if self.gate_channels % 2:
             raise WavenetError(f"model.gate_channels: must be even (tanh and sigmoid halves), got {self.gate_channels}")
         if self.layers > MAX_LAYERS:
@@ -70,6 +95,20 @@ class WaveNetConfig:
                 f"{self.residual_channels} residual channels needs {self.stream_state_bytes / 2**20:.0f} MiB "
                 f"per generated stream, more than the limit of {MAX_STREAM_STATE_BYTES // 2**20} MiB"
             )
+
+    @property
+    def conditioned(self) -> bool:
+        return self.cond_channels > 0
+
+    @property
+    def cond_width(self) -> int:
+        """Channels of the frames that the blocks project: the convolutions' width, or the features'."""
+        return self.cond_hidden if self.cond_layers else self.cond_channels
+
+    @property
+    def lookahead_frames(self) -> int:
+        """Frames past sample t's own (t // hop) that generating it reads: interpolation and convolutions."""
+        return 1 + self.cond_layers if self.conditioned else 0
 
     @property
     def classes(self) -> int:
@@ -98,7 +137,8 @@ class WaveNetConfig:
         return 1000.0 * self.receptive_field / self.sample_rate
 
     def to_dict(self) -> dict[str, int]:
-        return dataclasses.asdict(self)
+        """Every size; the conditioning ones only when set, so unconditioned configs read as before."""
+        return {k: v for k, v in dataclasses.asdict(self).items() if k not in CONDITIONING or v}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], source: str | None = None) -> WaveNetConfig:
@@ -141,6 +181,21 @@ PRESETS: dict[str, WaveNetConfig] = {
         gate_channels=128,
         skip_channels=256,
         n_speakers=8,
+    ),
+    # ref20 conditioned on 80-channel frames every 200 samples (a mel spectrogram at 16 kHz), through
+    # two convolutions over frames: what conditioning costs, beside ref20.
+    "ref20-mel": WaveNetConfig(
+        layers_per_stack=10,
+        stacks=2,
+        kernel_size=2,
+        residual_channels=64,
+        gate_channels=128,
+        skip_channels=256,
+        n_speakers=8,
+        cond_channels=80,
+        cond_hop=200,
+        cond_layers=2,
+        cond_hidden=80,
     ),
 }
 

@@ -5,10 +5,13 @@ Read top to bottom as in the paper's figure 4:
     μ-law codes ─ causal input layer ─┬─ residual block (dilation 1) ─┬─ ... ─ residual block ─┐
                                       │      skip ─────────────────── + ── ... ── skip ────── + ─ head ─ logits
     speaker id ─ embedding ───────────┴── projected into every block's filter and gate
+    feature frames ─ conditioner ─────┴── projected into every block's filter and gate, upsampled to samples
 
-Each residual block computes z = tanh(W_f * x + V_f h) ⊙ σ(W_g * x + V_g h) with a dilated
-causal convolution ``*`` and the speaker embedding h, then a 1×1 residual output (added to its
-input) and a 1×1 skip output (summed over blocks). The head is ReLU → 1×1 → ReLU → 1×1.
+Each residual block computes z = tanh(W_f * x + V_f h + U_f y) ⊙ σ(W_g * x + V_g h + U_g y)
+with a dilated causal convolution ``*``, the speaker embedding h and, for a conditioned model,
+the upsampled features y (section 2.5 of the paper: global and local conditioning), then a 1×1
+residual output (added to its input) and a 1×1 skip output (summed over blocks). The head is
+ReLU → 1×1 → ReLU → 1×1.
 
 ``WaveNet(codes, speaker)`` returns, for every position t, the logits of the code at t + 1
 given the codes up to and including t: the training objective is cross-entropy against the
@@ -60,6 +63,57 @@ class CausalInputLayer(nn.Module):
         return out.transpose(1, 2) + self.conv.bias[:, None]  # (B, C, T)
 
 
+def frame_span(t0: int, t1: int, hop: int, n_frames: int) -> tuple[int, int]:
+    """The frames [a, b) whose (interpolated) projections samples t0 .. t1 - 1 read."""
+    return t0 // hop, min((t1 - 1) // hop + 2, n_frames)
+
+
+def frame_window(n_frames: int, a: int, b: int, context: int) -> torch.Tensor:
+    """Indices of the input frames that frames [a, b) need, ``context`` on each side, clamped to the stream.
+
+    The conditioner's convolutions see a stream's first and last frames repeated past its edges,
+    wherever the window is cut: in training crops, in generation chunks and over a whole stream.
+    """
+    return torch.arange(a - context, b + context).clamp_(0, n_frames - 1)
+
+
+def upsample(frames: torch.Tensor, hop: int, start: int, length: int) -> torch.Tensor:
+    """Frame values (B, C, F) at samples start .. start + length - 1, linearly interpolated: (B, C, length).
+
+    Sample t sits between frame t // hop (weight 1 - a) and the next (weight a = (t % hop) / hop);
+    past the last frame given, the last one holds. ``start`` counts from frame 0's sample.
+    """
+    t = torch.arange(start, start + length, device=frames.device)
+    i0 = (t // hop).clamp_(max=frames.shape[-1] - 1)
+    i1 = (t // hop + 1).clamp_(max=frames.shape[-1] - 1)
+    a = ((t % hop).to(frames.dtype) / hop)[None, None, :]
+    return frames[..., i0] * (1 - a) + frames[..., i1] * a
+
+
+class Conditioner(nn.Module):
+    """Feature frames → hidden frames: normalised, then ``cond_layers`` convolutions over frames.
+
+    The feature statistics (per channel, from the training data) are buffers, saved with the
+    weights, so a checkpoint takes raw features. Each convolution (kernel 3, no padding) reads
+    one frame on each side: given a window with ``cond_layers`` frames of context on each side,
+    it returns the hidden frames of the window's middle.
+    """
+
+    def __init__(self, config: WaveNetConfig) -> None:
+        super().__init__()
+        self.register_buffer("mean", torch.zeros(config.cond_channels))
+        self.register_buffer("std", torch.ones(config.cond_channels))
+        widths = [config.cond_channels] + [config.cond_hidden] * config.cond_layers
+        self.convs = nn.ModuleList(nn.Conv1d(c_in, c_out, 3) for c_in, c_out in zip(widths, widths[1:], strict=False))
+
+    def forward(self, frames: torch.Tensor) -> torch.Tensor:
+        """(B, cond_channels, F + 2 cond_layers) → (B, cond_width, F)."""
+        x = (frames - self.mean[:, None]) / self.std[:, None]
+        for conv in self.convs:
+            x = torch.tanh(conv(x))
+        return x
+
+
 class ResidualBlock(nn.Module):
     """Dilated causal convolution, speaker-conditioned gated activation, residual and skip outputs."""
 
@@ -74,10 +128,15 @@ class ResidualBlock(nn.Module):
         # The last block's residual output feeds nothing; leaving it out keeps every parameter
         # in the loss (DistributedDataParallel requires that) and saves work in generation.
         self.residual = nn.Conv1d(half, config.residual_channels, 1) if has_residual else None
+        self.cond = nn.Conv1d(config.cond_width, config.gate_channels, 1, bias=False) if config.conditioned else None
 
-    def forward(self, x: torch.Tensor, speaker: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """x: (B, R, T), speaker: (B, E) → (next x (B, R, T), skip (B, S, T))."""
+    def forward(
+        self, x: torch.Tensor, speaker: torch.Tensor, cond: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """x: (B, R, T), speaker: (B, E), cond: this block's upsampled projection (B, G, T) → (next x, skip (B, S, T))."""
         h = self.conv(F.pad(x, (self.padding, 0))) + self.speaker(speaker)[:, :, None]  # (B, G, T)
+        if cond is not None:
+            h = h + cond
         filt, gate = h.chunk(2, dim=1)
         z = torch.tanh(filt) * torch.sigmoid(gate)  # (B, G/2, T)
         skip = self.skip(z)
@@ -109,21 +168,38 @@ class WaveNet(nn.Module):
             ResidualBlock(config, d, has_residual=i < len(dilations) - 1) for i, d in enumerate(dilations)
         )
         self.head = OutputHead(config.skip_channels, config.classes)
+        self.conditioner = Conditioner(config) if config.conditioned else None
 
-    def forward(self, x: torch.Tensor, speaker: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(
+        self,
+        x: torch.Tensor,
+        speaker: torch.Tensor | None = None,
+        frames: torch.Tensor | None = None,
+        start: int = 0,
+    ) -> torch.Tensor:
         """Next-sample logits.
 
         x: codes (B, T) int64, or float (B, classes, T) one-hot; speaker: (B,) int64 ids
         (all zero when None). Returns (B, classes, T): position t predicts the code at t + 1.
+
+        A conditioned model also takes ``frames`` (B, cond_channels, F): a window of feature frames
+        a, ..., with ``cond_layers`` frames of context on each side (:func:`frame_window`), and
+        ``start``, the sample that position 0 predicts, counted from frame a's sample.
         """
-        batch = x.shape[0]
+        batch, length = x.shape[0], x.shape[-1]
         if speaker is None:
             speaker = torch.zeros(batch, dtype=torch.long, device=x.device)
         h = self.speaker_embedding(speaker)  # (B, E)
+        hidden = None
+        if self.conditioner is not None:
+            if frames is None or start < 0:
+                raise ValueError("a conditioned model needs feature frames from before its first position")
+            hidden = self.conditioner(frames)  # (B, cond_width, F)
         x = self.input(x)  # (B, R, T)
         skips = 0
         for block in self.blocks:
-            x, skip = block(x, h)
+            cond = None if hidden is None else upsample(block.cond(hidden), self.config.cond_hop, start, length)
+            x, skip = block(x, h, cond)
             skips = skips + skip  # (B, S, T)
         return self.head(skips)
 

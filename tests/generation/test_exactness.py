@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from tests.conftest import SHAPES, random_model
+from tests.conftest import SHAPES, frames_of, full_forward, random_model
 from wavenet.errors import WavenetError
 from wavenet.generation.cached import CachedGenerator
 from wavenet.generation.naive import NaiveGenerator
@@ -27,9 +27,9 @@ def check_step_equals_full_forward(model, generator, tolerance):
     length = 2 * cfg.receptive_field + 7  # long enough for every ring buffer to wrap around
     codes = torch.randint(0, cfg.classes, (B, length))
     speakers = speakers_for(model)
-    full = model(codes, speakers)
+    full = full_forward(model, codes, speakers, list(range(B)))
     for slot in range(B):
-        generator.reset(slot, speaker=int(speakers[slot]))
+        generator.reset(slot, speaker=int(speakers[slot]), frames=frames_of(model, slot))
     stepped = teacher_forced_logits(generator, codes)
     assert (stepped - full).abs().max().item() < tolerance
 
@@ -67,7 +67,13 @@ def test_float32_backends_draw_the_same_samples_as_the_naive_one(model, name):
     generators = [BACKENDS[name][0](model, B), NaiveGenerator(model, B)]
     for g in generators:
         for slot in range(B):
-            g.reset(slot, speaker=slot % cfg.n_speakers, temperature=0.7 + 0.2 * slot, seed=100 + slot)
+            g.reset(
+                slot,
+                speaker=slot % cfg.n_speakers,
+                temperature=0.7 + 0.2 * slot,
+                seed=100 + slot,
+                frames=frames_of(model, 100 + slot),
+            )
     cached, naive = (g.generate(cfg.receptive_field + 20) for g in generators)
     assert np.array_equal(cached, naive)
     assert len(np.unique(cached)) > 5  # real samples, not a constant
@@ -76,12 +82,15 @@ def test_float32_backends_draw_the_same_samples_as_the_naive_one(model, name):
 def run_slot_zero(model, make, disturb: bool) -> tuple[np.ndarray, torch.Tensor]:
     """Slot 0 generates with a fixed seed while the other slots do something else."""
     generator = make(model, B)
-    generator.reset(0, speaker=0, temperature=1.0, seed=42)
+    generator.reset(0, speaker=0, temperature=1.0, seed=42, frames=frames_of(model, 42))
     for slot in (1, 2):
-        generator.reset(slot, speaker=(slot * 2 if disturb else 0) % model.config.n_speakers, seed=slot + 7 * disturb)
+        speaker, seed = (slot * 2 if disturb else 0) % model.config.n_speakers, slot + 7 * disturb
+        generator.reset(slot, speaker=speaker, seed=seed, frames=frames_of(model, seed))
     first = generator.generate(25)
     if disturb:
-        generator.reset(1, speaker=0, temperature=0.3, seed=999)  # another stream joins mid-run
+        generator.reset(
+            1, speaker=0, temperature=0.3, seed=999, frames=frames_of(model, 999)
+        )  # another stream joins mid-run
         generator.release(2)  # and one leaves
     second = generator.generate(30)
     probe = generator.step(torch.tensor([5, 6, 7]))[0]
@@ -95,20 +104,20 @@ def test_a_stream_does_not_depend_on_the_other_slots(model, backend):
     assert np.array_equal(quiet, busy)
     torch.testing.assert_close(quiet_logits, busy_logits, atol=1e-6, rtol=0)
     alone = make(model, 1)
-    alone.reset(0, speaker=0, seed=42)
+    alone.reset(0, speaker=0, seed=42, frames=frames_of(model, 42))
     assert np.array_equal(alone.generate(55)[0], quiet)
 
 
 def test_a_reset_slot_starts_afresh(model, backend):
     make, _ = backend
     generator = make(model, 2)
-    generator.reset(0, seed=1)
-    generator.reset(1, seed=2)
+    generator.reset(0, seed=1, frames=frames_of(model, 1))
+    generator.reset(1, seed=2, frames=frames_of(model, 2))
     generator.generate(40)
-    generator.reset(0, speaker=model.config.n_speakers - 1, seed=5, temperature=0.8)
+    generator.reset(0, speaker=model.config.n_speakers - 1, seed=5, temperature=0.8, frames=frames_of(model, 5))
     reused = generator.generate(50)[0]
     fresh = make(model, 2)
-    fresh.reset(0, speaker=model.config.n_speakers - 1, seed=5, temperature=0.8)
+    fresh.reset(0, speaker=model.config.n_speakers - 1, seed=5, temperature=0.8, frames=frames_of(model, 5))
     assert np.array_equal(fresh.generate(50)[0], reused)
 
 
@@ -116,8 +125,8 @@ def test_output_does_not_depend_on_chunking(model, backend):
     make, _ = backend
     a, b = make(model, 2), make(model, 2)
     for g in (a, b):
-        g.reset(0, seed=3)
-        g.reset(1, seed=4)
+        g.reset(0, seed=3, frames=frames_of(model, 3))
+        g.reset(1, seed=4, frames=frames_of(model, 4))
     whole = a.generate(37)
     pieces = np.concatenate([b.generate(1), b.generate(10), b.generate(26)], axis=1)
     assert np.array_equal(whole, pieces)
@@ -128,7 +137,7 @@ def test_same_seed_same_audio_and_different_seed_different_audio(model, backend)
 
     def run(seed):
         g = make(model, 1)
-        g.reset(0, seed=seed)
+        g.reset(0, seed=seed, frames=frames_of(model, seed))
         return g.generate(64)[0]
 
     assert np.array_equal(run(11), run(11))
@@ -164,11 +173,11 @@ def any_generator(request):
 def test_a_moved_stream_continues_as_if_it_had_not_moved(model, any_generator):
     generator_cls = any_generator
     still = generator_cls(model, 3)
-    still.reset(2, speaker=model.config.n_speakers - 1, seed=8, temperature=0.9)
+    still.reset(2, speaker=model.config.n_speakers - 1, seed=8, temperature=0.9, frames=frames_of(model, 8))
     expected = still.generate(40)[2]
     moving = generator_cls(model, 3)
-    moving.reset(0, seed=1)
-    moving.reset(2, speaker=model.config.n_speakers - 1, seed=8, temperature=0.9)
+    moving.reset(0, seed=1, frames=frames_of(model, 1))
+    moving.reset(2, speaker=model.config.n_speakers - 1, seed=8, temperature=0.9, frames=frames_of(model, 8))
     first = moving.generate(15)[2]
     moving.move(2, 0)  # slot 0's stream is dropped, slot 2's takes its place
     assert moving.active == [True, False, False]
@@ -181,8 +190,8 @@ def test_generating_only_the_first_slots(model, backend):
     full = make(model, 4)
     part = make(model, 4)
     for g in (full, part):
-        g.reset(0, seed=5)
-        g.reset(1, seed=6, speaker=model.config.n_speakers - 1)
+        g.reset(0, seed=5, frames=frames_of(model, 5))
+        g.reset(1, seed=6, speaker=model.config.n_speakers - 1, frames=frames_of(model, 6))
     assert np.array_equal(full.generate(30)[:2], part.generate(30, active=2))
     with pytest.raises(WavenetError, match="slots from 1 on hold streams"):
         part.generate(5, active=1)

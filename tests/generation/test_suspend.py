@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from tests.conftest import BACKENDS
+from tests.conftest import BACKENDS, frames_of
 from wavenet.errors import WavenetError
 from wavenet.generation.naive import NaiveGenerator
 
@@ -17,19 +17,19 @@ def test_a_suspended_stream_resumes_exactly_in_any_slot(model, make):
     cfg = model.config
     steps = cfg.receptive_field + 9  # the rings wrap around before the pause
     alone = make(model, 3)
-    alone.reset(1, speaker=cfg.n_speakers - 1, temperature=0.8, seed=21)
-    alone.reset(0, seed=1)
+    alone.reset(1, speaker=cfg.n_speakers - 1, temperature=0.8, seed=21, frames=frames_of(model, 21))
+    alone.reset(0, seed=1, frames=frames_of(model, 1))
     expected = alone.generate(2 * steps)[1]
 
     busy = make(model, 3)
-    busy.reset(0, seed=1)
-    busy.reset(1, speaker=cfg.n_speakers - 1, temperature=0.8, seed=21)
+    busy.reset(0, seed=1, frames=frames_of(model, 1))
+    busy.reset(1, speaker=cfg.n_speakers - 1, temperature=0.8, seed=21, frames=frames_of(model, 21))
     first = busy.generate(steps)[1]
     saved = busy.suspend(1)
     assert busy.active == [True, False, False]
     busy.generate(13, active=1)  # the others go on: the step counter moves, the rings turn
-    busy.reset(1, seed=5)  # and another stream takes the freed slot
-    busy.reset(0, speaker=0, seed=6)
+    busy.reset(1, seed=5, frames=frames_of(model, 5))  # and another stream takes the freed slot
+    busy.reset(0, speaker=0, seed=6, frames=frames_of(model, 6))
     busy.generate(4, active=2)
     busy.resume(2, saved)  # back, in another slot, at another ring position
     second = busy.generate(steps)[2]
@@ -39,9 +39,9 @@ def test_a_suspended_stream_resumes_exactly_in_any_slot(model, make):
 
 def test_suspending_twice_and_errors(model, make):
     g = make(model, 2)
-    g.reset(0, seed=3)
+    g.reset(0, seed=3, frames=frames_of(model, 3))
     reference = make(model, 2)
-    reference.reset(0, seed=3)
+    reference.reset(0, seed=3, frames=frames_of(model, 3))
     expected = reference.generate(7 + 2 * (8 + 4) + 3)[0]
     parts = [g.generate(7)[0]]
     for _ in range(2):

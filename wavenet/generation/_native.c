@@ -31,6 +31,9 @@
  *   ring l   [(K - 1) * dilation_l][B][Rp]
  *   past     [B][Kin - 1] int64      past input codes, oldest first (`classes`: before the start)
  *   spk_bias [L][B][Gp]              each slot's speaker term, conv column order
+ *   cond     [active][F][L][Gp]      a conditioned model's frame projections for this call (conv column
+ *                                    order); step s of row r reads frames i and i + 1 at offset
+ *                                    o = cond_offset[r] + s, i = o / hop, weighted by (o % hop) / hop
  */
 
 #define PY_SSIZE_T_CLEAN
@@ -115,7 +118,7 @@ static float half_to_float(uint16_t h) {
 /* ------------------------------------------------------------------ the network */
 
 typedef struct {
-    int layers, rp, gp, hp, sp, cp, classes, kernel, kin, batch, half, silence;
+    int layers, rp, gp, hp, sp, cp, classes, kernel, kin, batch, half, silence, hop;
     int64_t dilations[256];
     const void *conv_w, *skip_w, *res_w, *head_w1, *head_w2; /* float, or uint16 IEEE halves when `half` */
     const float *in_taps, *in_bias, *conv_b, *skip_b, *res_b, *head_b1, *head_b2;
@@ -126,6 +129,7 @@ typedef struct {
      * probs [T][B][Cp], codes [T][B]; shared, each thread writing its own columns: z [2][B][Hp],
      * skip [B][Sp], hidden [B][Sp], logits [B][Cp] */
     float *x, *taps, *h, *o, *probs, *z, *skip, *hidden, *logits;
+    float *cbias; /* [T][Gp], private to each thread: a row's speaker plus conditioning term */
     int64_t *codes;
 } Net;
 
@@ -429,6 +433,9 @@ typedef struct {
     int64_t *last, *out;                 /* [active], [active][steps] */
     const int64_t *teacher;              /* one teacher-forced step: inputs [active], logits out */
     float *logits_out;                   /* [active][classes] */
+    const float *cond;                   /* NULL, or the frame projections [active][cond_frames][L][Gp] */
+    const int64_t *cond_offset;          /* [active] */
+    int64_t cond_frames;
 } Call;
 
 typedef struct Generator Generator;
@@ -457,6 +464,18 @@ static void span(int n, int parts, int part, int unit, int *lo, int *hi) {
     int start = part * base + (part < extra ? part : extra);
     *lo = start * unit;
     *hi = (start + base + (part < extra ? 1 : 0)) * unit;
+}
+
+/* Row r's speaker term plus its conditioning term at layer l and this step, columns [c0, c1), in cb:
+ * the two frames' projections interpolated as the torch generator does. */
+static const float *cond_bias(const Net *n, const Call *call, float *cb, const float *spk, int r, int l,
+                              int64_t step, int c0, int c1) {
+    int64_t o = call->cond_offset[r] + step, hop = n->hop;
+    float a = (float)(o % hop) / (float)hop;
+    const float *p0 = call->cond + (((size_t)r * call->cond_frames + (size_t)(o / hop)) * n->layers + l) * n->gp;
+    const float *p1 = p0 + (size_t)n->layers * n->gp;
+    for (int c = c0; c < c1; c++) cb[c] = spk[c] + (p0[c] * (1.0f - a) + p1[c] * a);
+    return cb;
 }
 
 /* The work of thread `tid` in one call.
@@ -488,6 +507,7 @@ static void run_thread(Generator *g, const Call *call, int tid) {
     /* Private to this thread: */
     float *x = n->x + (size_t)tid * B * rp, *taps = n->taps + (size_t)tid * B * K * rp;
     float *h = n->h + (size_t)tid * B * gp, *o = n->o + (size_t)tid * B * ol, *probs = n->probs + (size_t)tid * B * cp;
+    float *cbias = n->cbias + (size_t)tid * gp;
     int64_t *codes = n->codes + (size_t)tid * B;
 #define SYNC()                                           \
     do {                                                 \
@@ -521,9 +541,11 @@ static void run_thread(Generator *g, const Call *call, int tid) {
             for (int ts = t0; ts < t1; ts++) {
                 gemm(n, h + ts * gw, gp, taps, K * rp, weights(n, n->conv_w, ((size_t)l * T + ts) * K * rp * gw), gw,
                      n->conv_b + (size_t)l * gp + ts * gw, K * rp, r0, r1, 0, gw);
-                for (int r = r0; r < r1; r++)
-                    gate(h + (size_t)r * gp, n->spk_bias + ((size_t)l * B + r) * gp, z + (size_t)r * hp,
-                         ts * gw / 16, (ts + 1) * gw / 16);
+                for (int r = r0; r < r1; r++) {
+                    const float *bias = n->spk_bias + ((size_t)l * B + r) * gp;
+                    if (call->cond) bias = cond_bias(n, call, cbias, bias, r, l, step, ts * gw, (ts + 1) * gw);
+                    gate(h + (size_t)r * gp, bias, z + (size_t)r * hp, ts * gw / 16, (ts + 1) * gw / 16);
+                }
             }
             SYNC(); /* z is complete, and every thread has read this layer's ring (and the past codes) */
             if (l == 0 && lead && n->kin > 1)
@@ -641,6 +663,7 @@ static void generator_free(PyObject *capsule) {
     pthread_mutex_unlock(&g->lock);
     for (int i = 1; i < g->threads; i++) pthread_join(g->ids[i], NULL);
     free(g->net.x);
+    free(g->net.cbias);
     free(g->net.codes);
     free(g);
 }
@@ -648,7 +671,7 @@ static void generator_free(PyObject *capsule) {
 static void *ptr(unsigned long long address) { return (void *)(uintptr_t)address; }
 
 /* create(dims, dilations, weight addresses, state addresses, threads) -> capsule
- *   dims = (layers, rp, gp, hp, sp, cp, classes, kernel, kin, batch, half, silence)
+ *   dims = (layers, rp, gp, hp, sp, cp, classes, kernel, kin, batch, half, silence, hop)
  *   weights = (in_taps, in_bias, conv_w, conv_b, skip_w, skip_b, res_w, res_b, head_w1, head_b1, head_w2, head_b2)
  *   threads: the number of threads, which is also the number of column slices the weights were packed in
  *   state = (past, spk_bias, ring_0, ..., ring_{L-1}) */
@@ -658,16 +681,16 @@ static PyObject *create(PyObject *self, PyObject *args) {
     if (!PyArg_ParseTuple(args, "O!O!O!O!i", &PyTuple_Type, &dims, &PyTuple_Type, &dilations, &PyTuple_Type, &wts,
                           &PyTuple_Type, &state, &threads))
         return NULL;
-    if (PyTuple_GET_SIZE(dims) != 12 || PyTuple_GET_SIZE(wts) != 12) {
-        PyErr_SetString(PyExc_ValueError, "create: expected 12 sizes and 12 weight addresses");
+    if (PyTuple_GET_SIZE(dims) != 13 || PyTuple_GET_SIZE(wts) != 12) {
+        PyErr_SetString(PyExc_ValueError, "create: expected 13 sizes and 12 weight addresses");
         return NULL;
     }
     Generator *g = calloc(1, sizeof(Generator));
     if (!g) return PyErr_NoMemory();
     Net *n = &g->net;
     int *fields[] = {&n->layers, &n->rp,    &n->gp,    &n->hp,   &n->sp,   &n->cp,
-                     &n->classes, &n->kernel, &n->kin, &n->batch, &n->half, &n->silence};
-    for (int i = 0; i < 12; i++) *fields[i] = (int)PyLong_AsLong(PyTuple_GET_ITEM(dims, i));
+                     &n->classes, &n->kernel, &n->kin, &n->batch, &n->half, &n->silence, &n->hop};
+    for (int i = 0; i < 13; i++) *fields[i] = (int)PyLong_AsLong(PyTuple_GET_ITEM(dims, i));
     if (n->layers < 1 || n->layers > 256 || PyTuple_GET_SIZE(dilations) != n->layers ||
         PyTuple_GET_SIZE(state) != 2 + n->layers || threads < 1 || threads > MAX_THREADS || n->rp % 8 ||
         n->gp % (16 * threads) || n->sp % (8 * threads) || n->cp % (8 * threads)) {
@@ -697,9 +720,11 @@ static PyObject *create(PyObject *self, PyObject *args) {
     size_t total = 0;
     for (int i = 0; i < 9; i++) total += B * sizes[i];
     float *scratch = calloc(total, sizeof(float));
+    n->cbias = calloc(T * (size_t)n->gp, sizeof(float));
     n->codes = calloc(T * B, sizeof(int64_t));
-    if (!scratch || !n->codes) {
+    if (!scratch || !n->cbias || !n->codes) {
         free(scratch);
+        free(n->cbias);
         free(n->codes);
         free(g);
         return PyErr_NoMemory();
@@ -727,13 +752,14 @@ static PyObject *create(PyObject *self, PyObject *args) {
     return PyCapsule_New(g, "wavenet._native.Generator", generator_free);
 }
 
-/* run(capsule, t0, steps, active, by_rows, uniforms, temperature, last, out): a chunk of sampled steps. */
+/* run(capsule, t0, steps, active, by_rows, uniforms, temperature, last, out, cond, cond_offset, cond_frames):
+ * a chunk of sampled steps; cond is 0 for a model without local conditioning. */
 static PyObject *run(PyObject *self, PyObject *args) {
     PyObject *capsule;
-    long long t0, steps, active, by_rows;
-    unsigned long long uniforms, temperature, last, out;
-    if (!PyArg_ParseTuple(args, "OLLLLKKKK", &capsule, &t0, &steps, &active, &by_rows, &uniforms, &temperature, &last,
-                          &out))
+    long long t0, steps, active, by_rows, cond_frames;
+    unsigned long long uniforms, temperature, last, out, cond, cond_offset;
+    if (!PyArg_ParseTuple(args, "OLLLLKKKKKKL", &capsule, &t0, &steps, &active, &by_rows, &uniforms, &temperature,
+                          &last, &out, &cond, &cond_offset, &cond_frames))
         return NULL;
     Generator *g = PyCapsule_GetPointer(capsule, "wavenet._native.Generator");
     if (!g) return NULL;
@@ -741,24 +767,28 @@ static PyObject *run(PyObject *self, PyObject *args) {
         PyErr_SetString(PyExc_ValueError, "run: active must be in [1, batch] and steps non-negative");
         return NULL;
     }
-    Call call = {t0, steps, active, by_rows, ptr(uniforms), ptr(temperature), ptr(last), ptr(out), NULL, NULL};
+    Call call = {t0,   steps, active, by_rows, ptr(uniforms), ptr(temperature), ptr(last), ptr(out), NULL, NULL,
+                 ptr(cond), ptr(cond_offset), cond_frames};
     Py_BEGIN_ALLOW_THREADS run_call(g, &call);
     Py_END_ALLOW_THREADS Py_RETURN_NONE;
 }
 
-/* step(capsule, t, active, by_rows, inputs, logits): one teacher-forced step, logits out. */
+/* step(capsule, t, active, by_rows, inputs, logits, cond, cond_offset, cond_frames): one teacher-forced step. */
 static PyObject *step(PyObject *self, PyObject *args) {
     PyObject *capsule;
-    long long t, active, by_rows;
-    unsigned long long inputs, logits;
-    if (!PyArg_ParseTuple(args, "OLLLKK", &capsule, &t, &active, &by_rows, &inputs, &logits)) return NULL;
+    long long t, active, by_rows, cond_frames;
+    unsigned long long inputs, logits, cond, cond_offset;
+    if (!PyArg_ParseTuple(args, "OLLLKKKKL", &capsule, &t, &active, &by_rows, &inputs, &logits, &cond, &cond_offset,
+                          &cond_frames))
+        return NULL;
     Generator *g = PyCapsule_GetPointer(capsule, "wavenet._native.Generator");
     if (!g) return NULL;
     if (active < 1 || active > g->net.batch) {
         PyErr_SetString(PyExc_ValueError, "step: active must be in [1, batch]");
         return NULL;
     }
-    Call call = {t, 1, active, by_rows, NULL, NULL, NULL, NULL, ptr(inputs), ptr(logits)};
+    Call call = {t, 1, active, by_rows, NULL, NULL, NULL, NULL, ptr(inputs), ptr(logits), ptr(cond), ptr(cond_offset),
+                 cond_frames};
     Py_BEGIN_ALLOW_THREADS run_call(g, &call);
     Py_END_ALLOW_THREADS Py_RETURN_NONE;
 }

@@ -9,6 +9,10 @@ fast and slow backends are timed over comparable spans.
 
 The naive generator costs a full forward pass over the receptive field per sample, so it is
 timed over a few steps at its steady state (a full receptive field of history).
+
+Several models are timed in one run, each row then also given relative to the first model at the
+same backend and batch: ``wavenet bench --model ref20,ref20-mel`` is what local conditioning
+costs. A conditioned model's streams read random frames (their values do not change the work).
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from wavenet.checkpoint import Checkpoint
@@ -30,6 +35,7 @@ from wavenet.machine import machine_description
 
 @dataclass
 class BenchResult:
+    model: str
     backend: str
     batch: int
     samples_per_stream: int
@@ -48,9 +54,10 @@ def bench_machine(device: torch.device) -> dict[str, str | int]:
 def bench_backend(
     checkpoint: Checkpoint, backend: str, batch: int, repeats: int, seconds_per_repeat: float, naive_steps: int
 ) -> BenchResult:
+    cfg = checkpoint.config
     generator = make_generator(checkpoint.model, batch, backend)
     for slot in range(batch):
-        generator.reset(slot, speaker=slot % checkpoint.config.n_speakers, seed=slot)
+        generator.reset(slot, speaker=slot % cfg.n_speakers, seed=slot, frames=_random_frames(cfg, slot, repeats))
     if isinstance(generator, NaiveGenerator):
         generator.fill_history(torch.randint(0, checkpoint.config.classes, (batch, checkpoint.config.receptive_field)))
         samples = naive_steps
@@ -70,6 +77,7 @@ def bench_backend(
     median = statistics.median(times)
     per_stream = samples / median
     return BenchResult(
+        model=checkpoint.name,
         backend=backend,
         batch=batch,
         samples_per_stream=samples,
@@ -81,42 +89,63 @@ def bench_backend(
     )
 
 
+def _random_frames(cfg, slot: int, repeats: int) -> np.ndarray | None:
+    """Frames for everything a bench run generates (at most 10 s per repetition, the warm-up and a margin)."""
+    if not cfg.conditioned:
+        return None
+    samples = (repeats + 2) * 10 * cfg.sample_rate
+    rng = np.random.default_rng(slot)
+    return rng.standard_normal((samples // cfg.cond_hop + 1, cfg.cond_channels)).astype(np.float32)
+
+
 def run_bench(
-    checkpoint: Checkpoint,
+    checkpoints: list[Checkpoint],
     batches: list[int],
     seconds_per_repeat: float = 2.0,
     repeats: int = 5,
     naive_steps: int = 8,
     backends: list[str] | None = None,
 ) -> list[BenchResult]:
+    """Every backend (or those named) at every batch size, for each model in turn."""
     results = []
-    for backend in backends or available_backends(checkpoint.model):
-        for batch in batches:
-            results.append(bench_backend(checkpoint, backend, batch, repeats, seconds_per_repeat, naive_steps))
+    for checkpoint in checkpoints:
+        for backend in backends or available_backends(checkpoint.model):
+            for batch in batches:
+                results.append(bench_backend(checkpoint, backend, batch, repeats, seconds_per_repeat, naive_steps))
     return results
 
 
 def format_table(results: list[BenchResult]) -> str:
-    """A Markdown table, with each backend's speed also given relative to plain torch at the same batch."""
-    torch_speed = {r.batch: r.samples_per_s for r in results if r.backend == "torch"}
+    """A Markdown table: speed relative to plain torch at the same batch, and to the first model when several."""
+    first = results[0].model
+    several = any(r.model != first for r in results)
+    torch_speed = {(r.model, r.batch): r.samples_per_s for r in results if r.backend == "torch"}
+    first_speed = {(r.backend, r.batch): r.samples_per_s for r in results if r.model == first}
+    head = "| model " if several else ""
     lines = [
-        "| backend | batch | samples/s (total) | samples/s per stream | real-time factor | vs torch |",
-        "|---|---:|---:|---:|---:|---:|",
+        f"{head}| backend | batch | samples/s (total) | samples/s per stream | real-time factor | vs torch |"
+        + (f" vs {first} |" if several else ""),
+        ("|---" if several else "") + "|---|---:|---:|---:|---:|---:|" + ("---:|" if several else ""),
     ]
     for r in results:
-        ratio = f"{r.samples_per_s / torch_speed[r.batch]:.3g}x" if r.batch in torch_speed else "-"
-        lines.append(
+        ratio = torch_speed.get((r.model, r.batch))
+        row = (f"| {r.model} " if several else "") + (
             f"| {r.backend} | {r.batch} | {r.samples_per_s:,.0f} | {r.samples_per_s_per_stream:,.1f} "
-            f"| {r.real_time_factor:.4g} | {ratio} |"
+            f"| {r.real_time_factor:.4g} | {f'{r.samples_per_s / ratio:.3g}x' if ratio else '-'} |"
         )
+        if several:
+            base = first_speed.get((r.backend, r.batch))
+            row += f" {f'{r.samples_per_s / base:.3g}x' if base else '-'} |"
+        lines.append(row)
     return "\n".join(lines)
 
 
-def write_json(path: Path, checkpoint: Checkpoint, results: list[BenchResult], device: torch.device) -> None:
+def write_json(path: Path, checkpoints: list[Checkpoint], results: list[BenchResult], device: torch.device) -> None:
     report = {
-        "model": checkpoint.name,
-        "config": checkpoint.config.to_dict(),
-        "receptive_field": checkpoint.config.receptive_field,
+        "model": checkpoints[0].name,
+        "config": checkpoints[0].config.to_dict(),
+        "receptive_field": checkpoints[0].config.receptive_field,
+        "models": {c.name: c.config.to_dict() for c in checkpoints},
         "machine": bench_machine(device),
         "results": [asdict(r) for r in results],
     }

@@ -10,6 +10,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from wavenet.generation.conditioning import project_windows
 from wavenet.generation.slots import SlotGenerator, ring_order
 from wavenet.model import WaveNet
 
@@ -57,6 +58,10 @@ class CachedGenerator(SlotGenerator):
             torch.zeros((self._k - 1) * d, b, cfg.residual_channels, device=dev, dtype=dt) for d, *_ in self._layers
         ]
         self._speaker_bias = torch.zeros(len(self._layers), b, cfg.gate_channels, device=dev, dtype=dt)
+        if cfg.conditioned:  # the frames' projections the next steps read, and where each slot reads
+            self._cond_frames = torch.zeros(b, 2, len(self._layers), cfg.gate_channels, device=dev, dtype=dt)
+            self._cond_offset = torch.zeros(b, dtype=torch.long, device=dev)
+            self._rows = torch.arange(b, device=dev)
 
     def _reset_state(self, slot: int) -> None:
         self._past_codes[slot] = self.config.classes
@@ -100,18 +105,41 @@ class CachedGenerator(SlotGenerator):
     def _write(self, buf: torch.Tensor, position: int | torch.Tensor, x: torch.Tensor) -> None:
         buf[position, : x.shape[0]] = x
 
-    @torch.inference_mode()
-    def step(self, codes: torch.Tensor) -> torch.Tensor:
+    def _load_conditioning(self, steps: int, k: int) -> None:
+        frames, offsets = project_windows(self.model, self._feeds[:k], self._pos[:k], steps)
+        if frames.shape[1] > self._cond_frames.shape[1]:
+            grown = torch.zeros(
+                self.batch_size, frames.shape[1], *frames.shape[2:], device=self.device, dtype=self.dtype
+            )
+            self._cond_frames = grown
+        self._cond_frames[:k, : frames.shape[1]] = frames
+        self._cond_offset[:k] = offsets
+
+    def _cond_bias(self, b: int) -> torch.Tensor:
+        """Every layer's conditioning term for this step of the first b slots, (layers, b, G); advances them."""
+        hop = self.config.cond_hop
+        offset = self._cond_offset[:b]
+        i = offset // hop
+        a = ((offset % hop).to(self.dtype) / hop)[:, None, None]
+        rows = self._rows[:b]
+        bias = self._cond_frames[rows, i] * (1 - a) + self._cond_frames[rows, i + 1] * a  # (b, layers, G)
+        self._cond_offset[:b] += 1
+        return bias.transpose(0, 1)
+
+    def _step(self, codes: torch.Tensor) -> torch.Tensor:
         t, k, half = self._clock(), self._k, self._half
         b = codes.shape[0]  # the first b slots step; the others are left as they are
         history = torch.cat([self._past_codes[:b], codes[:, None]], dim=1)  # (b, K_in)
         x = self._input_bias + sum(self._input_taps[j][history[:, j]] for j in range(history.shape[1]))  # (b, R)
         self._past_codes[:b] = history[:, 1:]
+        bias = self._speaker_bias[:, :b]
+        if self.config.conditioned:
+            bias = bias + self._cond_bias(b)
         skips = None
         for i, ((d, conv_w, conv_b, out_w, out_b), buf) in enumerate(zip(self._layers, self._buffers, strict=True)):
             size = buf.shape[0]
             taps = [self._read(buf, (t - (k - 1 - j) * d) % size, b) for j in range(k - 1)]  # oldest first, (b, R)
-            h = torch.addmm(conv_b, torch.cat([*taps, x], dim=1), conv_w) + self._speaker_bias[i, :b]  # (b, G)
+            h = torch.addmm(conv_b, torch.cat([*taps, x], dim=1), conv_w) + bias[i]  # (b, G)
             self._write(buf, t % size, x)  # the oldest entry is read above; now it becomes the newest
             z = torch.tanh(h[:, :half]) * torch.sigmoid(h[:, half:])  # (b, G/2)
             out = torch.addmm(out_b, z, out_w)  # (b, S [+ R])

@@ -31,6 +31,10 @@ class GraphGenerator(CachedGenerator):
         self._block_uniforms = torch.full((batch_size, steps_per_graph), 0.5, device=dev)
         self._block_codes = torch.zeros(batch_size, steps_per_graph, dtype=torch.long, device=dev)
         self._graphs: dict[int, torch.cuda.CUDAGraph] = {}
+        if self.config.conditioned:  # room for a block's frames, allocated once: graphs read this buffer
+            hop = self.config.cond_hop
+            frames = (hop - 1 + steps_per_graph - 1) // hop + 3  # as project_windows asks, at most
+            self._cond_frames = torch.zeros(batch_size, frames, *self._cond_frames.shape[2:], device=dev)
 
     def _bucket(self, k: int) -> int:
         """Graphs have static shapes: one per power of two of running streams (free slots ride along)."""
@@ -57,7 +61,7 @@ class GraphGenerator(CachedGenerator):
         """steps_per_graph steps of the first b slots, reading and writing the block buffers."""
         temperature = self._temperature[:b]
         for i in range(self.steps_per_graph):
-            codes = sample_codes(self.step(self._last[:b]), temperature, self._block_uniforms[:b, i], self._silence)
+            codes = sample_codes(self._step(self._last[:b]), temperature, self._block_uniforms[:b, i], self._silence)
             self._last[:b] = codes
             self._block_codes[:b, i] = codes
 
@@ -86,7 +90,8 @@ class GraphGenerator(CachedGenerator):
             t.copy_(s)
 
     def _state(self) -> list[torch.Tensor]:
-        return [self._t_dev, self._past_codes, self._last, *self._buffers]
+        extra = [self._cond_offset] if self.config.conditioned else []
+        return [self._t_dev, self._past_codes, self._last, *self._buffers, *extra]
 
     @torch.inference_mode()
     def run(self, uniforms: torch.Tensor) -> torch.Tensor:
@@ -98,9 +103,11 @@ class GraphGenerator(CachedGenerator):
         out = torch.empty(k, n, dtype=torch.long, device=self.device)
         done = 0
         while n - done >= m:
+            self._prepare(m, b)  # a conditioned block's frames, into the buffer the graph reads
             self._block_uniforms[:k].copy_(uniforms[:, done : done + m])
             graph.replay()
             out[:, done : done + m] = self._block_codes[:k]
+            self._pos[:k] += m
             done += m
         if done < n:  # the rest of the chunk, step by step
             out[:, done:] = super().run(uniforms[:, done:])

@@ -9,7 +9,7 @@ import torch
 
 from wavenet.errors import WavenetError
 from wavenet.generation.slots import SlotGenerator
-from wavenet.model import WaveNet
+from wavenet.model import WaveNet, frame_span
 
 
 class NaiveGenerator(SlotGenerator):
@@ -53,16 +53,36 @@ class NaiveGenerator(SlotGenerator):
             raise WavenetError(f"history must have shape {expected}, got {tuple(codes.shape)}")
         self._history = codes.to(self.device, torch.long).clone()
         self._length = [self.config.receptive_field] * self.batch_size
+        self._pos[:] = self.config.receptive_field  # as if that history had been generated
 
-    @torch.inference_mode()
-    def step(self, codes: torch.Tensor) -> torch.Tensor:
+    def _step(self, codes: torch.Tensor) -> torch.Tensor:
         rf = self.config.receptive_field
         b = codes.shape[0]  # the first b slots step
         self._history[:b] = torch.cat([self._history[:b, 1:], codes[:, None]], dim=1)
         self._length[:b] = [min(n + 1, rf) for n in self._length[:b]]
         logits = torch.empty(b, self.config.classes, device=self.device, dtype=self.dtype)
+        if self.config.conditioned:  # each slot reads its own frames: one pass per slot
+            for slot in range(b):
+                logits[slot] = self._conditioned_pass(slot)
+            return logits
         for length in set(self._length[:b]):  # slots of equal history length share one pass
             slots = torch.tensor([s for s, n in enumerate(self._length[:b]) if n == length], device=self.device)
             out = self.model(self._history[slots, rf - length :], self._speaker[slots])  # (b, classes, length)
             logits[slots] = out[:, :, -1]
         return logits
+
+    def _conditioned_pass(self, slot: int) -> torch.Tensor:
+        """The last position's logits of one slot, over its history and the frames those positions read."""
+        cfg, length = self.config, self._length[slot]
+        position = int(self._pos[slot])  # the sample this step predicts
+        first = position - length + 1
+        feed = self._feeds[slot]
+        n_frames = feed.available if feed is not None and feed.closed else 1 << 62
+        a, b = frame_span(first, position + 1, cfg.cond_hop, n_frames)
+        if feed is None:  # a free slot: any frames will do
+            window = torch.zeros(cfg.cond_channels, b - a + 2 * cfg.cond_layers)
+        else:
+            window = torch.from_numpy(feed.window(a, b, cfg.cond_layers))
+        history = self._history[slot : slot + 1, cfg.receptive_field - length :]
+        frames = window.to(self.device, self.dtype)[None]
+        return self.model(history, self._speaker[slot : slot + 1], frames, first - a * cfg.cond_hop)[0, :, -1]

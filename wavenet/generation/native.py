@@ -20,6 +20,7 @@ import threading
 import torch
 
 from wavenet.errors import WavenetError
+from wavenet.generation.conditioning import project_windows
 from wavenet.generation.slots import SlotGenerator, ring_order
 from wavenet.model import WaveNet
 
@@ -96,10 +97,14 @@ class NativeGenerator(SlotGenerator):
             batch_size,
             int(self.half_weights),
             self._silence,
+            self.config.cond_hop,
         )
         weights = tuple(t.data_ptr() for t in self._weights)
         state = (self._past.data_ptr(), self._speaker_bias.data_ptr(), *(r.data_ptr() for r in self._rings))
         self._handle = _native.create(dims, tuple(self.config.dilations), weights, state, self.threads)
+        # A conditioned model's frame projections for the current call, in the C code's column order.
+        self._cond = torch.zeros(0)
+        self._cond_offset = torch.zeros(batch_size, dtype=torch.int64)
 
     def _pack(self, model: WaveNet) -> None:
         """Copy the weights into the layouts _native.c reads (see its header), padded with zeros.
@@ -205,26 +210,48 @@ class NativeGenerator(SlotGenerator):
         for i, ring in enumerate(self._rings):
             ring[ring_order(ring.shape[0], self._t, ring.device), slot] = state[f"ring{i}"]
 
+    def _load_conditioning(self, steps: int, k: int) -> None:
+        frames, offsets = project_windows(self.model, self._feeds[:k], self._pos[:k], steps)  # (k, F, L, G)
+        half = self.config.gate_channels // 2
+        packed = torch.zeros(*frames.shape[:3], self.gp)
+        packed[..., self._filter_cols] = frames[..., :half]
+        packed[..., self._gate_cols] = frames[..., half:]
+        self._cond = packed.contiguous()
+        self._cond_offset[:k] = offsets
+
+    def _cond_args(self) -> tuple[int, int, int]:
+        if not self.config.conditioned:
+            return 0, 0, 0
+        return self._cond.data_ptr(), self._cond_offset.data_ptr(), self._cond.shape[1]
+
     def run(self, uniforms: torch.Tensor) -> torch.Tensor:
         k, n = uniforms.shape
+        self._prepare(n, k)
         uniforms = uniforms.contiguous()
         out = torch.empty(k, n, dtype=torch.long)
         with _cores:
             _native.run(
                 self._handle, self._t, n, k, int(k >= self.rows_from),
                 uniforms.data_ptr(), self._temperature.data_ptr(), self._last.data_ptr(), out.data_ptr(),
+                *self._cond_args(),
             )  # fmt: skip
         self._t += n
+        self._pos[:k] += n
         return out
 
     @torch.inference_mode()
     def step(self, codes: torch.Tensor) -> torch.Tensor:
         k = codes.shape[0]
+        self._prepare(1, k)
         codes = codes.to(torch.long).contiguous()
         logits = torch.empty(k, self.classes)
         with _cores:
-            _native.step(self._handle, self._t, k, int(k >= self.rows_from), codes.data_ptr(), logits.data_ptr())
+            _native.step(
+                self._handle, self._t, k, int(k >= self.rows_from), codes.data_ptr(), logits.data_ptr(),
+                *self._cond_args(),
+            )  # fmt: skip
         self._t += 1
+        self._pos[:k] += 1
         return logits
 
 

@@ -10,6 +10,10 @@ another, so a server keeps its streams packed at the front and pays only for tho
 after any number of other steps: a server pauses a stream whose client reads slowly and gives
 its slot to another.
 
+A conditioned model's streams also read feature frames (:mod:`.conditioning`): a slot is reset
+with its frames, or with a :class:`FrameFeed` that the caller extends while the stream runs;
+:meth:`SlotGenerator.samples_ready` says how far the frames fed so far allow a stream to go.
+
 Every backend starts a stream from the code of silence, as if the audio were preceded by zeros,
 and matches :class:`wavenet.model.WaveNet`'s forward pass, whose causal convolutions see zeros
 before the first sample. The backends themselves live beside this module: the reference
@@ -26,6 +30,7 @@ import numpy as np
 import torch
 
 from wavenet.errors import WavenetError
+from wavenet.generation.conditioning import FrameFeed
 from wavenet.generation.sampling import UniformStream, check_temperature, sample_codes
 from wavenet.model import WaveNet
 from wavenet.mulaw import silence_code
@@ -44,6 +49,8 @@ class SuspendedStream:
     temperature: float
     last: int
     state: dict[str, torch.Tensor]
+    feed: FrameFeed | None = None  # a conditioned stream's frames
+    position: int = 0  # samples generated so far
 
     @property
     def nbytes(self) -> int:
@@ -70,6 +77,8 @@ class SlotGenerator:
         self._speaker = torch.zeros(batch_size, device=self.device, dtype=torch.long)
         self._silence = silence_code(self.config.mu)
         self._last = torch.full((batch_size,), self._silence, device=self.device, dtype=torch.long)
+        self._feeds: list[FrameFeed | None] = [None] * batch_size
+        self._pos = np.zeros(batch_size, dtype=np.int64)  # samples each slot's stream has generated
 
     @property
     def active(self) -> list[bool]:
@@ -81,9 +90,21 @@ class SlotGenerator:
             raise WavenetError(f"slot must be in [0, {self.batch_size - 1}], got {slot}")
 
     @torch.inference_mode()
-    def reset(self, slot: int, speaker: int = 0, temperature: float = 1.0, seed: int | None = None) -> int:
-        """Start a new stream in ``slot`` and return its seed (drawn at random when None)."""
+    def reset(
+        self,
+        slot: int,
+        speaker: int = 0,
+        temperature: float = 1.0,
+        seed: int | None = None,
+        frames: FrameFeed | np.ndarray | torch.Tensor | None = None,
+    ) -> int:
+        """Start a new stream in ``slot`` and return its seed (drawn at random when None).
+
+        A conditioned model's stream needs ``frames``: all of them, (frames, cond_channels), or a
+        :class:`FrameFeed` to extend while the stream runs.
+        """
         self._check_slot(slot)
+        feed = self._feed(frames)
         if not 0 <= speaker < self.config.n_speakers:
             raise WavenetError(f"speaker id must be in [0, {self.config.n_speakers - 1}], got {speaker}")
         temperature = check_temperature(temperature)
@@ -95,12 +116,34 @@ class SlotGenerator:
         self._temperature[slot] = temperature
         self._speaker[slot] = speaker
         self._last[slot] = self._silence
+        self._feeds[slot], self._pos[slot] = feed, 0
         self._reset_state(slot)
         return seed
+
+    def _feed(self, frames: FrameFeed | np.ndarray | torch.Tensor | None) -> FrameFeed | None:
+        cfg = self.config
+        if not cfg.conditioned:
+            if frames is not None:
+                raise WavenetError("this model takes no feature frames (it is not locally conditioned)")
+            return None
+        if frames is None:
+            raise WavenetError(f"this model is conditioned: a stream needs frames of {cfg.cond_channels} channels")
+        feed = frames if isinstance(frames, FrameFeed) else FrameFeed.complete(frames)
+        if feed.channels != cfg.cond_channels:
+            raise WavenetError(f"frames must have {cfg.cond_channels} channels, got {feed.channels}")
+        return feed
+
+    def samples_ready(self, slot: int) -> int | None:
+        """How many samples the stream in ``slot`` can generate with the frames it has; None: no limit."""
+        feed = self._feeds[slot]
+        if feed is None:
+            return None
+        return feed.samples_ready(int(self._pos[slot]), self.config.cond_hop, self.config.lookahead_frames)
 
     def release(self, slot: int) -> None:
         """Mark a slot free; it keeps computing until reset, but draws no more uniforms."""
         self._streams[slot] = None
+        self._feeds[slot] = None
 
     @torch.inference_mode()
     def move(self, src: int, dst: int) -> None:
@@ -115,6 +158,8 @@ class SlotGenerator:
         self._streams[dst], self._streams[src] = self._streams[src], None
         for tensor in (self._temperature, self._speaker, self._last):
             tensor[dst] = tensor[src]
+        self._feeds[dst], self._feeds[src] = self._feeds[src], None
+        self._pos[dst] = self._pos[src]
         self._move_state(src, dst)
 
     @torch.inference_mode()
@@ -130,8 +175,11 @@ class SlotGenerator:
             temperature=float(self._temperature[slot]),
             last=int(self._last[slot]),
             state={k: v.clone() for k, v in self._save_state(slot).items()},
+            feed=self._feeds[slot],
+            position=int(self._pos[slot]),
         )
         self._streams[slot] = None
+        self._feeds[slot] = None
         return saved
 
     @torch.inference_mode()
@@ -142,6 +190,7 @@ class SlotGenerator:
         self._speaker[slot] = saved.speaker
         self._temperature[slot] = saved.temperature
         self._last[slot] = saved.last
+        self._feeds[slot], self._pos[slot] = saved.feed, saved.position
         self._load_state(slot, saved.state)
 
     def draw_uniforms(self, n: int, active: int | None = None) -> torch.Tensor:
@@ -167,22 +216,52 @@ class SlotGenerator:
             raise WavenetError(f"active slots must be in [1, {self.batch_size}], got {active}")
         if any(stream is not None for stream in self._streams[active:]):
             raise WavenetError(f"slots from {active} on hold streams; move them below {active} or release them")
-        codes = self.run(self.draw_uniforms(n, active))
-        return codes.cpu().numpy()
+        if not self.config.conditioned:
+            return self.run(self.draw_uniforms(n, active)).cpu().numpy()
+        # A conditioned chunk reads its frames' projections, (steps / hop) x layers x gate: keep it small.
+        pieces = [self.run(self.draw_uniforms(m, active)) for m in _pieces(n, CONDITIONED_PIECE)]
+        return torch.cat(pieces, dim=1).cpu().numpy()
 
     def run(self, uniforms: torch.Tensor) -> torch.Tensor:
         """Sample (k, n) codes on the device for the first k slots from (k, n) uniforms, one step at a time."""
         k, n = uniforms.shape
+        self._prepare(n, k)
         out = torch.empty(k, n, dtype=torch.long, device=self.device)
         temperature = self._temperature[:k]
         for i in range(n):
-            codes = sample_codes(self.step(self._last[:k]), temperature, uniforms[:, i], self._silence)
+            codes = sample_codes(self._step(self._last[:k]), temperature, uniforms[:, i], self._silence)
             self._last[:k] = codes
             out[:, i] = codes
+            self._pos[:k] += 1
         return out
 
+    @torch.inference_mode()
     def step(self, codes: torch.Tensor) -> torch.Tensor:
         """Feed one input code to each of the first k slots, (k,) int64; returns next-sample logits (k, classes)."""
+        k = codes.shape[0]
+        self._prepare(1, k)
+        logits = self._step(codes)
+        self._pos[:k] += 1
+        return logits
+
+    def _prepare(self, steps: int, k: int) -> None:
+        """Before ``steps`` steps of the first k slots: check that their frames allow it, then load them."""
+        if not self.config.conditioned:
+            return
+        for slot in range(k):
+            ready = self.samples_ready(slot)
+            if ready is not None and ready < steps:
+                raise WavenetError(
+                    f"slot {slot}: its frames allow {ready} more sample(s), not {steps} "
+                    "(feed more frames, or close the feed at the stream's end)"
+                )
+        self._load_conditioning(steps, k)
+
+    def _load_conditioning(self, steps: int, k: int) -> None:
+        """Make the first k slots' frames for the next ``steps`` steps available to :meth:`_step`."""
+
+    def _step(self, codes: torch.Tensor) -> torch.Tensor:
+        """One step of the first k slots (conditioning loaded): (k,) input codes → (k, classes) logits."""
         raise NotImplementedError
 
     def _reset_state(self, slot: int) -> None:
@@ -197,6 +276,13 @@ class SlotGenerator:
 
     def _load_state(self, slot: int, state: dict[str, torch.Tensor]) -> None:
         raise NotImplementedError
+
+
+CONDITIONED_PIECE = 4096  # samples per run of a conditioned generator, whatever generate() is asked
+
+
+def _pieces(n: int, size: int) -> list[int]:
+    return [min(size, n - start) for start in range(0, n, size)]
 
 
 def ring_order(size: int, clock: int, device: torch.device) -> torch.Tensor:

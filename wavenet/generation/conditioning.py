@@ -1,0 +1,118 @@
+"""Feature frames for conditioned streams: the feed a stream reads, and its projections a chunk at a time.
+
+A conditioned stream reads one frame every ``cond_hop`` samples (:class:`wavenet.model.WaveNet`
+says how). Its frames come in a :class:`FrameFeed`: all of them at once (vocoding a recording,
+rendering a MIDI file), or a few at a time while the stream runs (text to speech), the caller
+closing the feed after the last. A stream can generate sample t once the feed holds the frames
+that sample reads, ``lookahead_frames`` past its own, or once the feed is closed.
+
+Generation never upsamples a whole stream's features: for each chunk of steps,
+:func:`project_windows` runs the conditioner over the few frames the chunk reads and projects
+them into every block, at frame rate. Backends then interpolate between two of these frames at
+every step (see :func:`wavenet.model.upsample`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from wavenet.errors import WavenetError
+from wavenet.model import WaveNet, frame_span, frame_window
+
+
+class FrameFeed:
+    """A stream's feature frames, (frames, channels) float32, which may grow until closed."""
+
+    def __init__(self, channels: int, frames: np.ndarray | torch.Tensor | None = None, closed: bool = False) -> None:
+        self.channels = channels
+        self._frames = np.zeros((0, channels), dtype=np.float32)
+        self._closed = False
+        if frames is not None:
+            self.extend(frames)
+        if closed:
+            self.close()
+
+    @classmethod
+    def complete(cls, frames: np.ndarray | torch.Tensor) -> FrameFeed:
+        """All of a stream's frames, (frames, channels): the feed is closed."""
+        frames = np.asarray(frames, dtype=np.float32)
+        if frames.ndim != 2:
+            raise WavenetError(f"frames must have shape (frames, channels), got {frames.shape}")
+        return cls(frames.shape[1], frames, closed=True)
+
+    @property
+    def available(self) -> int:
+        return len(self._frames)
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def extend(self, frames: np.ndarray | torch.Tensor) -> None:
+        """Append frames (frames, channels)."""
+        if self._closed:
+            raise WavenetError("the feed is closed: no more frames can be added")
+        frames = np.asarray(frames, dtype=np.float32)
+        if frames.ndim != 2 or frames.shape[1] != self.channels:
+            raise WavenetError(f"frames must have shape (frames, {self.channels}), got {tuple(frames.shape)}")
+        if not np.isfinite(frames).all():
+            raise WavenetError("frames hold NaN or infinite values")
+        self._frames = np.concatenate([self._frames, frames])
+
+    def close(self) -> None:
+        """No more frames: the stream is ``available × hop`` samples long."""
+        if not len(self._frames):
+            raise WavenetError("a feed needs at least one frame before it is closed")
+        self._closed = True
+
+    def samples_ready(self, position: int, hop: int, lookahead: int) -> int:
+        """How many samples from ``position`` on the frames fed so far allow (up to the stream's end, once closed)."""
+        if self._closed:
+            return max(0, self.available * hop - position)
+        # Sample t reads frames up to t // hop + lookahead.
+        return max(0, (self.available - lookahead) * hop - position)
+
+    def window(self, a: int, b: int, context: int) -> np.ndarray:
+        """Frames [a - context, b + context), clamped to the stream's: (channels, b - a + 2 context)."""
+        index = frame_window(self.available, a, b, context).numpy()
+        return self._frames[index].T
+
+
+def project_windows(
+    model: WaveNet, feeds: list[FrameFeed | None], positions: np.ndarray, steps: int
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Every block's projection of the frames that the next ``steps`` samples of each stream read.
+
+    Returns ``frames`` (k, F, layers, gate_channels) and ``offsets`` (k,) int64: stream s's step i
+    interpolates between its frames (offsets[s] + i) // hop and the next, with weight
+    ((offsets[s] + i) % hop) / hop on the next. Rows past a stream's last frame repeat it, so no
+    backend clamps; a slot without a stream gets zeros. ``F`` covers the longest stream's need.
+    """
+    cfg = model.config
+    hop, context = cfg.cond_hop, cfg.cond_layers
+    param = next(model.parameters())
+    weight = torch.cat([block.cond.weight[:, :, 0] for block in model.blocks])  # (layers * G, width)
+    spans, projected = [], []
+    with torch.no_grad():
+        for feed, position in zip(feeds, positions, strict=True):
+            if feed is None:  # a free slot: zeros, read from offset 0
+                spans.append((0, (steps - 1) // hop + 2))
+                projected.append(None)
+                continue
+            n_frames = feed.available if feed.closed else 1 << 62
+            a, b = frame_span(int(position), int(position) + steps, hop, n_frames)
+            window = torch.from_numpy(feed.window(a, b, context)).to(param.device, param.dtype)[None]
+            hidden = model.conditioner(window)[0]  # (width, b - a)
+            projected.append((weight @ hidden).reshape(cfg.layers, cfg.gate_channels, -1).permute(2, 0, 1))
+            spans.append((a, b))
+    longest = max(b - a for a, b in spans) + 1  # a stream's last sample reads one row past its last frame
+    frames = torch.zeros(len(feeds), longest, cfg.layers, cfg.gate_channels, device=param.device, dtype=param.dtype)
+    for s, p in enumerate(projected):
+        if p is not None:
+            frames[s, : len(p)] = p
+            frames[s, len(p) :] = p[-1]  # past the stream's last frame, it holds
+    offsets = torch.tensor(
+        [0 if feed is None else int(pos) - a * hop for pos, feed, (a, _) in zip(positions, feeds, spans, strict=True)]
+    )
+    return frames, offsets

@@ -93,14 +93,16 @@ def frames_of(model: WaveNet, key: int, samples: int = 1024):
     return torch.randn(-(-samples // cfg.cond_hop), cfg.cond_channels, generator=generator).numpy()
 
 
-def full_forward(model: WaveNet, codes: torch.Tensor, speakers: torch.Tensor, keys: list[int]) -> torch.Tensor:
-    """The full forward pass over codes (B, T), row b reading the frames of stream ``keys[b]``."""
+def full_forward(
+    model: WaveNet, codes: torch.Tensor, speakers: torch.Tensor, keys: list[int], samples: int = 1024
+) -> torch.Tensor:
+    """The full forward pass over codes (B, T), row b reading the frames of stream ``keys[b]`` (for ``samples``)."""
     if not model.config.conditioned:
         return model(codes, speakers)
     from wavenet.model import frame_window
 
-    frames = torch.stack([torch.from_numpy(frames_of(model, key)).t() for key in keys])  # (B, C, N)
-    window = frame_window(frames.shape[-1], 0, frames.shape[-1], model.config.cond_layers)
+    frames = torch.stack([torch.from_numpy(frames_of(model, key, samples)).t() for key in keys])  # (B, C, N)
+    window = frame_window(frames.shape[-1], 0, frames.shape[-1] + 1, model.config.cond_layers)  # the whole stream
     return model(codes, speakers, frames[:, :, window], 0)
 
 

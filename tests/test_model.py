@@ -60,7 +60,7 @@ def frame_dependence(model, length: int, t: int) -> torch.Tensor:
     cfg = model.config
     codes = torch.randint(0, cfg.classes, (1, length), generator=torch.Generator().manual_seed(2))
     frames = torch.from_numpy(frames_of(model, 0, length)).t()[None].requires_grad_(True)  # (1, C, N)
-    window = frame_window(frames.shape[-1], 0, frames.shape[-1], cfg.cond_layers)
+    window = frame_window(frames.shape[-1], 0, frames.shape[-1] + 1, cfg.cond_layers)
     logits = model(codes, None, frames[:, :, window], 0)
     (logits[0, :, t] * torch.randn(cfg.classes)).sum().backward()
     return (frames.grad[0].abs().sum(dim=0) > 0).nonzero().flatten()
@@ -99,7 +99,7 @@ def test_a_window_of_frames_gives_the_full_pass_last_output(name):
     frames = torch.from_numpy(frames_of(model, 0)).t()[None]
     for t in range(rf, length):
         first = t - rf + 1
-        a, b = frame_span(first, t + 1, hop, frames.shape[-1])
+        a, b = frame_span(first, t + 1, hop)
         window = frames[:, :, frame_window(frames.shape[-1], a, b, cfg.cond_layers)]
         out = model(codes[:, first : t + 1], None, window, first - a * hop)[0, :, -1]
         torch.testing.assert_close(out, full[0, :, t], atol=1e-5, rtol=0)

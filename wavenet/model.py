@@ -63,16 +63,17 @@ class CausalInputLayer(nn.Module):
         return out.transpose(1, 2) + self.conv.bias[:, None]  # (B, C, T)
 
 
-def frame_span(t0: int, t1: int, hop: int, n_frames: int) -> tuple[int, int]:
+def frame_span(t0: int, t1: int, hop: int) -> tuple[int, int]:
     """The frames [a, b) whose (interpolated) projections samples t0 .. t1 - 1 read."""
-    return t0 // hop, min((t1 - 1) // hop + 2, n_frames)
+    return t0 // hop, (t1 - 1) // hop + 2
 
 
 def frame_window(n_frames: int, a: int, b: int, context: int) -> torch.Tensor:
     """Indices of the input frames that frames [a, b) need, ``context`` on each side, clamped to the stream.
 
-    The conditioner's convolutions see a stream's first and last frames repeated past its edges,
-    wherever the window is cut: in training crops, in generation chunks and over a whole stream.
+    Past a stream's edges its first and last frames repeat, wherever the window is cut: in training
+    crops, generation chunks and whole streams alike. (A stream of N frames is N × hop samples
+    long; its last samples read the frame "N", the conditioner's output over repeated last frames.)
     """
     return torch.arange(a - context, b + context).clamp_(0, n_frames - 1)
 
@@ -182,9 +183,10 @@ class WaveNet(nn.Module):
         x: codes (B, T) int64, or float (B, classes, T) one-hot; speaker: (B,) int64 ids
         (all zero when None). Returns (B, classes, T): position t predicts the code at t + 1.
 
-        A conditioned model also takes ``frames`` (B, cond_channels, F): a window of feature frames
-        a, ..., with ``cond_layers`` frames of context on each side (:func:`frame_window`), and
-        ``start``, the sample that position 0 predicts, counted from frame a's sample.
+        A conditioned model also takes ``frames`` (B, cond_channels, F): the window of feature frames
+        that positions 0 .. T - 1 read (:func:`frame_span` from frame a on, with ``cond_layers``
+        frames of context on each side: :func:`frame_window`), and ``start``, the sample that
+        position 0 predicts, counted from frame a's sample.
         """
         batch, length = x.shape[0], x.shape[-1]
         if speaker is None:

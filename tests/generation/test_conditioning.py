@@ -2,8 +2,9 @@
 
 import numpy as np
 import pytest
+import torch
 
-from tests.conftest import BACKENDS, SHAPES, frames_of, random_model
+from tests.conftest import BACKENDS, SHAPES, frames_of, full_forward, random_model
 from wavenet.errors import WavenetError
 from wavenet.generation.cached import CachedGenerator
 from wavenet.generation.conditioning import FrameFeed
@@ -42,6 +43,23 @@ def test_frames_fed_while_the_stream_runs_give_the_same_audio(make, shape):
     out.append(fed.generate(fed.samples_ready(1))[1])
     assert fed.samples_ready(1) == 0
     assert np.array_equal(np.concatenate(out), expected)
+
+
+@pytest.mark.parametrize("shape", ["cond-hop4", "cond-hop7"])
+def test_every_backend_ends_a_stream_as_the_full_pass_does(make, shape):
+    """The last samples of a stream read its last frames repeated, the same way everywhere."""
+    model = random_model(SHAPES[shape])
+    frames = [frames_of(model, key, 60) for key in (1, 2)]
+    length = len(frames[0]) * model.config.cond_hop  # the whole stream
+    codes = torch.randint(0, 256, (2, length), generator=torch.Generator().manual_seed(0))
+    speakers = torch.tensor([0, 1])
+    full = full_forward(model, codes, speakers, [1, 2], samples=60)
+    g = make(model, 2)
+    for slot in range(2):
+        g.reset(slot, speaker=slot, frames=frames[slot])
+    stepped = torch.stack([g.step(codes[:, t]) for t in range(length)], dim=-1)
+    assert (stepped - full).abs().max().item() < 2e-3
+    assert g.samples_ready(0) == 0
 
 
 def test_a_stream_is_frames_times_hop_long_and_goes_no_further():

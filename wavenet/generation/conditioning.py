@@ -86,8 +86,8 @@ def project_windows(
 
     Returns ``frames`` (k, F, layers, gate_channels) and ``offsets`` (k,) int64: stream s's step i
     interpolates between its frames (offsets[s] + i) // hop and the next, with weight
-    ((offsets[s] + i) % hop) / hop on the next. Rows past a stream's last frame repeat it, so no
-    backend clamps; a slot without a stream gets zeros. ``F`` covers the longest stream's need.
+    ((offsets[s] + i) % hop) / hop on the next. ``F`` covers the longest need; a stream's rows past its
+    own repeat its last; a slot without a stream gets zeros.
     """
     cfg = model.config
     hop, context = cfg.cond_hop, cfg.cond_layers
@@ -100,13 +100,12 @@ def project_windows(
                 spans.append((0, (steps - 1) // hop + 2))
                 projected.append(None)
                 continue
-            n_frames = feed.available if feed.closed else 1 << 62
-            a, b = frame_span(int(position), int(position) + steps, hop, n_frames)
+            a, b = frame_span(int(position), int(position) + steps, hop)
             window = torch.from_numpy(feed.window(a, b, context)).to(param.device, param.dtype)[None]
             hidden = model.conditioner(window)[0]  # (width, b - a)
             projected.append((weight @ hidden).reshape(cfg.layers, cfg.gate_channels, -1).permute(2, 0, 1))
             spans.append((a, b))
-    longest = max(b - a for a, b in spans) + 1  # a stream's last sample reads one row past its last frame
+    longest = max(b - a for a, b in spans)
     frames = torch.zeros(len(feeds), longest, cfg.layers, cfg.gate_channels, device=param.device, dtype=param.dtype)
     for s, p in enumerate(projected):
         if p is not None:

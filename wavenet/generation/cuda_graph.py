@@ -33,7 +33,7 @@ class GraphGenerator(CachedGenerator):
         self._graphs: dict[int, torch.cuda.CUDAGraph] = {}
         if self.config.conditioned:  # room for a block's frames, allocated once: graphs read this buffer
             hop = self.config.cond_hop
-            frames = (hop - 1 + steps_per_graph - 1) // hop + 3  # as project_windows asks, at most
+            frames = (hop - 1 + steps_per_graph - 1) // hop + 2  # as project_windows asks, at most
             self._cond_frames = torch.zeros(batch_size, frames, *self._cond_frames.shape[2:], device=dev)
 
     def _bucket(self, k: int) -> int:

@@ -77,8 +77,7 @@ class NaiveGenerator(SlotGenerator):
         position = int(self._pos[slot])  # the sample this step predicts
         first = position - length + 1
         feed = self._feeds[slot]
-        n_frames = feed.available if feed is not None and feed.closed else 1 << 62
-        a, b = frame_span(first, position + 1, cfg.cond_hop, n_frames)
+        a, b = frame_span(first, position + 1, cfg.cond_hop)
         if feed is None:  # a free slot: any frames will do
             window = torch.zeros(cfg.cond_channels, b - a + 2 * cfg.cond_layers)
         else:

@@ -10,6 +10,7 @@ different thing, written by training.)
     {"format": "wavenet-release", "version": 1,
      "model": {...WaveNetConfig fields...},
      "speakers": {"name": id, ...},
+     "features": {...FeatureOptions: what the frames are...},   (conditioned models only)
      "metadata": {...free-form: data, training steps...}}
 
 Wherever a checkpoint is accepted, a preset name (``debug``, ``ref20``) is accepted too, and
@@ -30,6 +31,7 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save
 
 from wavenet.config import PRESETS, WaveNetConfig
+from wavenet.data.features import FeatureOptions
 from wavenet.errors import WavenetError
 from wavenet.files import atomic_write_bytes, atomic_write_text
 from wavenet.model import WaveNet
@@ -54,6 +56,7 @@ class Checkpoint:
     speakers: dict[str, int] = field(default_factory=dict)  # speaker name → id
     metadata: dict[str, Any] = field(default_factory=dict)
     trained: bool = True  # False for a preset: random weights, generates noise
+    features: FeatureOptions | None = None  # what a conditioned model's frames are
 
     @property
     def config(self) -> WaveNetConfig:
@@ -84,12 +87,14 @@ def save_release(
     directory: Path,
     speakers: dict[str, int] | None = None,
     metadata: dict[str, Any] | None = None,
+    features: FeatureOptions | None = None,
 ) -> None:
     """Write a release checkpoint; each file is replaced atomically."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     speakers = dict(speakers or {})
     _check_speakers(speakers, model.config.n_speakers, directory / CONFIG)
+    _check_features(features, model.config, directory / CONFIG)
     tensors = {k: v.detach().to("cpu", torch.float32).contiguous() for k, v in model.state_dict().items()}
     atomic_write_bytes(directory / WEIGHTS, save(tensors, metadata={"format": FORMAT}))
     config = {
@@ -97,6 +102,7 @@ def save_release(
         "version": VERSION,
         "model": model.config.to_dict(),
         "speakers": speakers,
+        **({"features": features.to_dict()} if features is not None else {}),
         "metadata": metadata or {},
     }
     atomic_write_text(directory / CONFIG, json.dumps(config, indent=2) + "\n")
@@ -116,7 +122,7 @@ def load_release(directory: Path, device: str | torch.device = "cpu") -> Checkpo
     for path in (config_path, weights_path):
         if not path.is_file():
             raise WavenetError(f"{path}: missing (a release checkpoint holds {CONFIG} and {WEIGHTS})")
-    config, speakers, metadata = _read_config(config_path)
+    config, speakers, metadata, features = _read_config(config_path)
     with torch.device("meta"):  # shapes without memory
         expected = {k: tuple(v.shape) for k, v in WaveNet(config).state_dict().items()}
     parameters = sum(math.prod(shape) for shape in expected.values())
@@ -135,10 +141,13 @@ def load_release(directory: Path, device: str | torch.device = "cpu") -> Checkpo
     model = WaveNet(config)
     model.load_state_dict({k: v.to(torch.float32) for k, v in tensors.items()})
     model.to(device).eval()
-    return Checkpoint(model=model, name=directory.resolve().name, speakers=speakers, metadata=metadata)
+    name = directory.resolve().name
+    return Checkpoint(model=model, name=name, speakers=speakers, metadata=metadata, features=features)
 
 
-def _read_config(config_path: Path) -> tuple[WaveNetConfig, dict[str, int], dict[str, Any]]:
+def _read_config(
+    config_path: Path,
+) -> tuple[WaveNetConfig, dict[str, int], dict[str, Any], FeatureOptions | None]:
     size = config_path.stat().st_size
     if size > MAX_CONFIG_BYTES:
         raise WavenetError(f"{config_path}: {size:,} bytes, more than a release config may hold ({MAX_CONFIG_BYTES:,})")
@@ -158,7 +167,7 @@ def _read_config(config_path: Path) -> tuple[WaveNetConfig, dict[str, int], dict
         raise WavenetError(
             f"{config_path}: version: unsupported version {raw.get('version')!r} (this code reads {VERSION})"
         )
-    unknown = sorted(set(raw) - {"format", "version", "model", "speakers", "metadata"})
+    unknown = sorted(set(raw) - {"format", "version", "model", "speakers", "features", "metadata"})
     if unknown:
         raise WavenetError(f"{config_path}: unknown key(s) {', '.join(unknown)}")
     config = WaveNetConfig.from_dict(raw.get("model"), source=str(config_path))
@@ -167,7 +176,13 @@ def _read_config(config_path: Path) -> tuple[WaveNetConfig, dict[str, int], dict
     metadata = raw.get("metadata") or {}
     if not isinstance(metadata, dict):
         raise WavenetError(f"{config_path}: metadata: must be an object")
-    return config, speakers, metadata
+    features = raw.get("features")
+    if features is not None:
+        if not isinstance(features, dict):
+            raise WavenetError(f"{config_path}: features: must be an object")
+        features = FeatureOptions.from_dict(features, f"{config_path}: features")
+    _check_features(features, config, config_path)
+    return config, speakers, metadata, features
 
 
 def _check_declared_tensors(weights_path: Path, expected: dict[str, tuple[int, ...]]) -> None:
@@ -205,7 +220,9 @@ def load_model(spec: str | Path, device: str | torch.device = "cpu") -> Checkpoi
             torch.manual_seed(0)
             model = WaveNet(PRESETS[str(spec)])
         log.warning("%s is a preset: an untrained model with random weights, which generates noise", spec)
-        return Checkpoint(model=model.to(device).eval(), name=str(spec), trained=False)
+        cfg = model.config
+        features = FeatureOptions("mel", cfg.cond_hop, cfg.cond_channels) if cfg.conditioned else None
+        return Checkpoint(model=model.to(device).eval(), name=str(spec), trained=False, features=features)
     raise WavenetError(
         f"no checkpoint directory at {str(spec)!r}, and no preset of that name (presets: {', '.join(PRESETS)})"
     )
@@ -213,6 +230,19 @@ def load_model(spec: str | Path, device: str | torch.device = "cpu") -> Checkpoi
 
 def _first(names: list[str], n: int = 5) -> str:
     return ", ".join(names[:n]) + (f" and {len(names) - n} more" if len(names) > n else "")
+
+
+def _check_features(features: FeatureOptions | None, config: WaveNetConfig, source: Path) -> None:
+    """A conditioned model says what its frames are, and they fit it; an unconditioned one says nothing."""
+    if config.conditioned and features is None:
+        raise WavenetError(f"{source}: features: missing (a conditioned model must say what its frames are)")
+    if not config.conditioned and features is not None:
+        raise WavenetError(f"{source}: features: given for a model that takes no frames (model.cond_channels is 0)")
+    if features is not None and (features.channels, features.hop) != (config.cond_channels, config.cond_hop):
+        raise WavenetError(
+            f"{source}: features: {features.channels} channels every {features.hop} samples, but the model reads "
+            f"{config.cond_channels} every {config.cond_hop}"
+        )
 
 
 def _check_speakers(speakers: Any, n_speakers: int, source: Path) -> None:

@@ -5,6 +5,7 @@
     wavenet bench [--model ref20|CHECKPOINT[,...]] [--batch 1,16] [--seconds S] [--json OUT]
     wavenet manifest {vctk,maestro,dir} ROOT -o MANIFEST.tsv
     wavenet prepare MANIFEST OUT_DIR [--trim-silence] [--normalize] [--valid-fraction F] [--valid-speakers A,B]
+                    [--features mel|pianoroll] [--hop 200] [--n-mels 80]
     wavenet train CONFIG [--resume] [dotted.key=value ...]
     wavenet export RUN_DIR OUT_DIR [--checkpoint best|latest|FILE]
     wavenet eval CHECKPOINT AUDIO... [--json] [--ngram-order N] [--baseline-data DIR_OR_MANIFEST]
@@ -105,6 +106,14 @@ def build_parser() -> argparse.ArgumentParser:
     prep.add_argument("--valid-speakers", default="", help="comma-separated speakers held out whole")
     prep.add_argument("--seed", type=int, default=0)
     prep.add_argument("--workers", type=int, default=2)
+    prep.add_argument(
+        "--features",
+        choices=["mel", "pianoroll"],
+        default=None,
+        help="also compute frames for a conditioned model: log-mel, or the piano roll of X.mid beside each X.wav",
+    )
+    prep.add_argument("--hop", type=int, default=200, help="samples per frame (default 200: 12.5 ms at 16 kHz)")
+    prep.add_argument("--n-mels", type=int, default=80, help="mel channels (default 80)")
     prep.set_defaults(run=run_prepare)
 
     train = sub.add_parser("train", help="train a model (see recipes/)")
@@ -243,6 +252,7 @@ def run_manifest(args: argparse.Namespace) -> int:
 
 def run_prepare(args: argparse.Namespace) -> int:
     from wavenet.data.audio import AudioOptions
+    from wavenet.data.features import FeatureOptions
     from wavenet.data.prepare import SplitOptions, prepare
 
     audio = AudioOptions(
@@ -254,7 +264,8 @@ def run_prepare(args: argparse.Namespace) -> int:
     )
     held_out = tuple(s for s in args.valid_speakers.split(",") if s)
     split = SplitOptions(valid_fraction=args.valid_fraction, valid_speakers=held_out, seed=args.seed)
-    summary = prepare(args.manifest, args.out_dir, audio, split, workers=args.workers)
+    features = FeatureOptions(args.features, hop=args.hop, n_mels=args.n_mels) if args.features else None
+    summary = prepare(args.manifest, args.out_dir, audio, split, workers=args.workers, features=features)
     for name, info in summary.splits.items():
         print(f"{name}: {info['utterances']} utterances, {info['seconds'] / 3600:.3f} h, {info['speakers']} speakers")
     print(f"{len(summary.speakers)} speakers; {len(summary.skipped)} file(s) skipped; wrote {args.out_dir}")

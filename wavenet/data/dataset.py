@@ -6,6 +6,10 @@ of an utterance is predicted the same way in training, evaluation and generation
 
 The crops of step s on rank r are a pure function of (seed, s, r). A resumed run therefore
 continues with exactly the batches it would have seen, with no sampler state to save.
+
+With features, a crop starts on a frame boundary and comes with the window of frames its
+positions read (:func:`wavenet.model.frame_span`, :func:`wavenet.model.frame_window`), so that
+training sees every sample's conditioning exactly as generation computes it.
 """
 
 from __future__ import annotations
@@ -19,7 +23,9 @@ import torch
 
 from wavenet import mulaw
 from wavenet.data.audio import AudioOptions
+from wavenet.data.features import FeatureOptions
 from wavenet.errors import WavenetError
+from wavenet.model import frame_span, frame_window
 
 IGNORE = -100  # target value that the loss skips
 
@@ -29,6 +35,8 @@ class Split:
     name: str
     codes: np.ndarray  # (total,) uint8, memory-mapped
     index: np.ndarray  # (utterances, 3) int64: offset, length, speaker id
+    feats: np.ndarray | None = None  # (frames, channels) float16, memory-mapped
+    frames: np.ndarray | None = None  # (utterances, 2) int64: offset, count
 
     @property
     def samples(self) -> int:
@@ -37,6 +45,25 @@ class Split:
     def utterance(self, i: int) -> np.ndarray:
         offset, length, _ = self.index[i]
         return self.codes[offset : offset + length]
+
+    def utterance_frames(self, i: int) -> np.ndarray:
+        """Utterance i's feature frames, (frames, channels) float16."""
+        offset, count = self.frames[i]
+        return self.feats[offset : offset + count]
+
+
+@dataclass
+class Batch:
+    """Crops for one step: inputs and targets (B, L), speakers (B,), and with features their frames (B, C, W)."""
+
+    inputs: torch.Tensor
+    targets: torch.Tensor
+    speakers: torch.Tensor
+    frames: torch.Tensor | None = None
+
+    def to(self, device: torch.device) -> Batch:
+        frames = None if self.frames is None else self.frames.to(device)
+        return Batch(self.inputs.to(device), self.targets.to(device), self.speakers.to(device), frames)
 
 
 class PreparedData:
@@ -54,6 +81,9 @@ class PreparedData:
         self.speakers: dict[str, int] = self.meta["speakers"]
         self.mu: int = self.meta["mu"]
         self.audio = AudioOptions(**self.meta["audio"])
+        saved = dict(self.meta.get("features") or {})
+        self.feature_stats = {k: saved.pop(k) for k in ("mean", "std") if k in saved}
+        self.features = FeatureOptions.from_dict(saved, f"{meta_path}: features") if saved else None
 
     @property
     def sample_rate(self) -> int:
@@ -69,9 +99,13 @@ class PreparedData:
         try:
             codes = np.load(self.directory / f"{name}.codes.npy", mmap_mode="r")
             index = np.load(self.directory / f"{name}.index.npy")
+            feats = frames = None
+            if self.features is not None:
+                feats = np.load(self.directory / f"{name}.feats.npy", mmap_mode="r")
+                frames = np.load(self.directory / f"{name}.frames.npy")
         except (OSError, ValueError) as err:
             raise WavenetError(f"{self.directory}: {name} split is unreadable ({err})") from None
-        return Split(name, codes, index)
+        return Split(name, codes, index, feats, frames)
 
 
 class CropSampler:
@@ -87,8 +121,17 @@ class CropSampler:
     """
 
     def __init__(
-        self, split: Split, length: int, receptive_field: int, mu: int, seed: int, skip_context: bool = True
+        self,
+        split: Split,
+        length: int,
+        receptive_field: int,
+        mu: int,
+        seed: int,
+        skip_context: bool = True,
+        hop: int = 0,
+        context: int = 0,
     ) -> None:
+        """``hop`` and ``context`` (a conditioned model's cond_hop and cond_layers) ask for frames with the crops."""
         if length < 1:
             raise WavenetError(f"crop length must be at least one sample, got {length}")
         if len(split.index) == 0:
@@ -98,13 +141,14 @@ class CropSampler:
         self.skip = receptive_field - 1 if skip_context else 0
         self.silence = mulaw.silence_code(mu)
         self.seed = seed
+        self.hop, self.context = hop, context
+        if hop and split.feats is None:
+            raise WavenetError(f"split {split.name} holds no feature frames (prepare the data with --features)")
         lengths = split.index[:, 1].astype(np.float64)
         self._weights = lengths / lengths.sum()
 
-    def batch(
-        self, step: int, batch_size: int, rank: int = 0, stream: int = 0
-    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """(inputs (B, L) int64, targets (B, L) int64 with IGNORE where skipped, speakers (B,) int64).
+    def batch(self, step: int, batch_size: int, rank: int = 0, stream: int = 0) -> Batch:
+        """Inputs (B, L) int64, targets (B, L) int64 with IGNORE where skipped, speakers (B,), frames (B, C, W).
 
         ``stream`` separates independent uses of one seed: 0 for training, 1 for validation.
         """
@@ -114,11 +158,16 @@ class CropSampler:
         inputs = np.full((batch_size, self.length), self.silence, dtype=np.int64)
         targets = np.full((batch_size, self.length), IGNORE, dtype=np.int64)
         speakers = self.split.index[picks, 2].astype(np.int64)
+        frames = []
         for b, (i, u) in enumerate(zip(picks, starts, strict=True)):
             codes = self.split.utterance(int(i))
             # The utterance as a sequence of n + 1 inputs: [silence] + codes; targets are codes.
             n = len(codes)
-            start = int(u * (max(n - self.length, 0) + 1))  # first target index, in [0, n - length]
+            if self.hop:  # first target index on a frame boundary, in [0, n - length]
+                start = self.hop * int(u * (max(n - self.length, 0) // self.hop + 1))
+                frames.append(self._frames(int(i), start))
+            else:  # first target index, in [0, n - length]
+                start = int(u * (max(n - self.length, 0) + 1))
             take = min(self.length, n - start)
             targets[b, :take] = codes[start : start + take]
             if start == 0:
@@ -126,9 +175,16 @@ class CropSampler:
             else:
                 inputs[b, :take] = codes[start - 1 : start - 1 + take]
                 targets[b, : self.skip] = IGNORE
-        return torch.from_numpy(inputs), torch.from_numpy(targets), torch.from_numpy(speakers)
+        stacked = torch.from_numpy(np.stack(frames)).float() if frames else None
+        return Batch(torch.from_numpy(inputs), torch.from_numpy(targets), torch.from_numpy(speakers), stacked)
 
-    def fixed_batches(self, count: int, batch_size: int) -> list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
+    def _frames(self, utterance: int, start: int) -> np.ndarray:
+        """The frames that positions start .. start + length - 1 read, with context: (C, W)."""
+        frames = self.split.utterance_frames(utterance)
+        a, b = frame_span(start, start + self.length, self.hop)
+        return frames[frame_window(len(frames), a, b, self.context).numpy()].T
+
+    def fixed_batches(self, count: int, batch_size: int) -> list[Batch]:
         """The same ``count`` crops every time: a validation set whose loss can be compared across steps."""
         batches = []
         for i, start in enumerate(range(0, count, batch_size)):

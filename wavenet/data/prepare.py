@@ -7,7 +7,13 @@ path and skipped now rather than hours into a training run. The output directory
     dataset.json         speakers (name → id), splits, audio options, what was skipped
     train.codes.npy      uint8 μ-law codes of all training utterances, concatenated
     train.index.npy      int64 (utterances, 3): offset, length, speaker id
+    train.feats.npy      with --features: float16 (frames, channels) of all training utterances
+    train.frames.npy     int64 (utterances, 2): offset, count of each utterance's frames
     valid.* / test.*     the same for the other splits
+
+With features (:mod:`wavenet.data.features`), dataset.json also holds their options and the
+per-channel mean and standard deviation over the training frames, which a conditioned model
+keeps with its weights.
     train.tsv, valid.tsv the utterances kept in each split, as manifests (``wavenet eval`` takes them)
 """
 
@@ -24,6 +30,7 @@ import numpy as np
 
 from wavenet import mulaw
 from wavenet.data.audio import AudioOptions, load_audio
+from wavenet.data.features import FeatureOptions, features_for
 from wavenet.data.manifest import Utterance, read_manifest, write_manifest
 from wavenet.errors import WavenetError
 from wavenet.files import atomic_write_text
@@ -50,10 +57,17 @@ class PrepareSummary:
     skipped: list[dict[str, str]] = field(default_factory=list)
 
 
-def _encode_file(job: tuple[Path, AudioOptions, int]) -> tuple[np.ndarray | None, str]:
-    path, options, mu = job
+Encoded = tuple[np.ndarray, np.ndarray | None]  # codes, and the frames when features are asked for
+
+
+def _encode_file(job: tuple[Path, AudioOptions, int, FeatureOptions | None]) -> tuple[Encoded | None, str]:
+    path, options, mu, features = job
     try:
-        return mulaw.encode(load_audio(path, options), mu).astype(np.uint8), ""
+        audio = load_audio(path, options)
+        frames = None
+        if features is not None:
+            frames = features_for(audio, options.sample_rate, features, path).astype(np.float16)
+        return (mulaw.encode(audio, mu).astype(np.uint8), frames), ""
     except WavenetError as err:
         return None, str(err)
 
@@ -86,6 +100,14 @@ def assign_splits(utterances: list[Utterance], options: SplitOptions) -> list[st
     return splits
 
 
+def feature_statistics(frames: list[np.ndarray], floor: float = 0.05) -> dict[str, list[float]]:
+    """Per-channel mean and standard deviation (at least ``floor``: a piano key never played is no reason to divide by 0)."""
+    total = sum(len(f) for f in frames)
+    mean = sum(f.astype(np.float64).sum(axis=0) for f in frames) / total
+    var = sum(((f.astype(np.float64) - mean) ** 2).sum(axis=0) for f in frames) / total
+    return {"mean": mean.round(6).tolist(), "std": np.maximum(np.sqrt(var), floor).round(6).tolist()}
+
+
 def prepare(
     manifest: Path,
     out_dir: Path,
@@ -93,7 +115,12 @@ def prepare(
     split: SplitOptions = SplitOptions(),
     mu: int = mulaw.MU,
     workers: int = 2,
+    features: FeatureOptions | None = None,
 ) -> PrepareSummary:
+    if features is not None and features.kind == "pianoroll" and audio.trim_silence:
+        raise WavenetError(
+            "--trim-silence cannot be used with pianoroll features: it would shift audio against its MIDI"
+        )
     utterances = read_manifest(manifest)
     splits = assign_splits(utterances, split)
     speakers = {name: i for i, name in enumerate(sorted({u.speaker for u in utterances}))}
@@ -101,7 +128,7 @@ def prepare(
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "dataset.json").unlink(missing_ok=True)  # until rewritten, the directory is unfinished
 
-    jobs = [(u.path, audio, mu) for u in utterances]
+    jobs = [(u.path, audio, mu, features) for u in utterances]
     if workers > 1:
         with ProcessPoolExecutor(workers) as pool:
             results = list(pool.map(_encode_file, jobs, chunksize=8))
@@ -109,13 +136,17 @@ def prepare(
         results = [_encode_file(job) for job in jobs]
 
     per_split: dict[str, list[tuple[np.ndarray, int, Utterance]]] = defaultdict(list)
+    split_frames: dict[str, list[np.ndarray]] = defaultdict(list)
     skipped = []
-    for u, s, (codes, error) in zip(utterances, splits, results, strict=True):
-        if codes is None:
+    for u, s, (encoded, error) in zip(utterances, splits, results, strict=True):
+        if encoded is None:
             log.warning("skipped %s", error)
             skipped.append({"path": str(u.path), "reason": error})
         else:
+            codes, frames = encoded
             per_split[s].append((codes, speakers[u.speaker], u))
+            if frames is not None:
+                split_frames[s].append(frames)
     if not per_split.get("train"):
         raise WavenetError(f"{manifest}: no usable training audio ({len(skipped)} file(s) skipped)")
 
@@ -134,6 +165,11 @@ def prepare(
         }
         kept = [Utterance(u.path.resolve(), u.speaker, len(c) / audio.sample_rate, name) for c, _, u in items]
         write_manifest(out_dir / f"{name}.tsv", kept)
+        if features is not None:
+            counts = np.array([len(f) for f in split_frames[name]], dtype=np.int64)
+            starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+            np.save(out_dir / f"{name}.feats.npy", np.concatenate(split_frames[name]))
+            np.save(out_dir / f"{name}.frames.npy", np.stack([starts, counts], axis=1))
     config = {
         "format": FORMAT,
         "version": VERSION,
@@ -145,6 +181,8 @@ def prepare(
         "skipped": skipped,
         "manifest": str(Path(manifest).resolve()),
     }
+    if features is not None:
+        config["features"] = {**features.to_dict(), **feature_statistics(split_frames["train"])}
     # Written last: a directory without dataset.json is an unfinished preparation.
     atomic_write_text(out_dir / "dataset.json", json.dumps(config, indent=2) + "\n")
     return PrepareSummary(speakers=speakers, splits=summary_splits, skipped=skipped)

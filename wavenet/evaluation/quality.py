@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from wavenet.data.features import mel_filterbank
+
 FRAME = 640  # 40 ms at 16 kHz
 HOP = 160  # 10 ms
 SILENCE_DB = -50.0
@@ -100,24 +102,6 @@ def voiced_share(audio: np.ndarray, sample_rate: int = 16000, threshold: float =
     return len(yin_f0(audio, sample_rate, threshold=threshold)) / n if n else 0.0
 
 
-def mel_filterbank(sample_rate: int = 16000, n_fft: int = FRAME, n_mels: int = 64) -> np.ndarray:
-    """Triangular filters on the mel scale (HTK formula), (n_mels, n_fft // 2 + 1)."""
-
-    def mel(f):
-        return 2595 * np.log10(1 + f / 700)
-
-    def hz(m):
-        return 700 * (10 ** (m / 2595) - 1)
-
-    edges = hz(np.linspace(mel(40.0), mel(sample_rate / 2), n_mels + 2))
-    freqs = np.fft.rfftfreq(n_fft, 1 / sample_rate)
-    bank = np.zeros((n_mels, len(freqs)))
-    for i in range(n_mels):
-        lo, mid, hi = edges[i : i + 3]
-        bank[i] = np.clip(np.minimum((freqs - lo) / (mid - lo), (hi - freqs) / (hi - mid)), 0, None)
-    return bank
-
-
 def log_mel(audio: np.ndarray, sample_rate: int = 16000) -> np.ndarray:
     """Log-mel frames (n, 64) of the non-silent frames."""
     f = frames(audio)
@@ -125,7 +109,7 @@ def log_mel(audio: np.ndarray, sample_rate: int = 16000) -> np.ndarray:
     if len(f) == 0:
         return np.zeros((0, 64))
     power = np.abs(np.fft.rfft(f * np.hanning(f.shape[1]), axis=1)) ** 2
-    return np.log(power @ mel_filterbank(sample_rate).T + 1e-8)
+    return np.log(power @ mel_filterbank(sample_rate, FRAME, 64).T + 1e-8)
 
 
 def frechet_distance(a: np.ndarray, b: np.ndarray) -> float:

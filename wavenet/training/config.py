@@ -13,6 +13,7 @@ from typing import Any
 
 from wavenet.config import PRESETS, WaveNetConfig
 from wavenet.configfile import Locations, apply_overrides, build, load_yaml
+from wavenet.data.features import FeatureOptions
 from wavenet.errors import WavenetError
 
 
@@ -62,16 +63,29 @@ class RunConfig:
     optim: OptimConfig = field(default_factory=OptimConfig)
     train: LoopConfig = field(default_factory=LoopConfig)
 
-    def model_config(self, n_speakers: int, sample_rate: int, mu: int) -> WaveNetConfig:
-        """The model's sizes; speakers, rate and μ come from the data unless the config fixes them."""
+    def model_config(
+        self, n_speakers: int, sample_rate: int, mu: int, features: FeatureOptions | None = None
+    ) -> WaveNetConfig:
+        """The model's sizes; speakers, rate, μ and the features' channels and hop come from the data
+        unless the config fixes them."""
         values = dict(self.model)
         preset = values.pop("preset", None)
         base = PRESETS[preset].to_dict() if preset else {}
         merged = {**base, **values}
-        for key, value in (("n_speakers", n_speakers), ("sample_rate", sample_rate), ("mu", mu)):
+        from_data = [("n_speakers", n_speakers), ("sample_rate", sample_rate), ("mu", mu)]
+        if features is not None:
+            from_data += [("cond_channels", features.channels), ("cond_hop", features.hop)]
+        for key, value in from_data:
             if key not in values:
                 merged[key] = value
         config = WaveNetConfig.from_dict(merged)
+        if features is None and config.conditioned:
+            raise WavenetError("model.cond_channels: the data has no feature frames (prepare it with --features)")
+        if features is not None and (config.cond_channels, config.cond_hop) != (features.channels, features.hop):
+            raise WavenetError(
+                f"model cond_channels/cond_hop ({config.cond_channels}/{config.cond_hop}) differ from the data's "
+                f"features ({features.channels}/{features.hop})"
+            )
         if config.n_speakers < n_speakers:
             raise WavenetError(f"model.n_speakers is {config.n_speakers} but the data has {n_speakers} speakers")
         if (config.sample_rate, config.mu) != (sample_rate, mu):

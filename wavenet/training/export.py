@@ -25,6 +25,7 @@ import yaml
 
 from wavenet.checkpoint import load_release, save_release
 from wavenet.config import WaveNetConfig
+from wavenet.data.features import FeatureOptions
 from wavenet.errors import WavenetError
 from wavenet.files import atomic_write_text
 from wavenet.model import WaveNet
@@ -67,7 +68,9 @@ def export(run_dir: Path, out_dir: Path, which: str = "best") -> Path:
         "data_splits": state["data"]["splits"],
         "stages": [*earlier_stages, stage],
     }
-    save_release(model, Path(out_dir), speakers=state["speakers"], metadata=metadata)
+    features = state["data"].get("features")
+    features = FeatureOptions.from_dict(features, str(path)) if features else None
+    save_release(model, Path(out_dir), speakers=state["speakers"], metadata=metadata, features=features)
     shipped = Path(out_dir) / "metrics.jsonl"
     if rows or earlier_rows:
         number = len(earlier_stages)

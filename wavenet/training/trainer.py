@@ -33,8 +33,9 @@ import torch.nn.functional as F
 from torch.nn.parallel import DistributedDataParallel
 
 from wavenet.checkpoint import load_release
+from wavenet.config import WaveNetConfig
 from wavenet.configfile import to_yaml
-from wavenet.data.dataset import IGNORE, CropSampler, PreparedData
+from wavenet.data.dataset import IGNORE, Batch, CropSampler, PreparedData
 from wavenet.errors import WavenetError
 from wavenet.files import atomic_write_text
 from wavenet.generation.cached import CachedGenerator
@@ -51,13 +52,11 @@ log = logging.getLogger(__name__)
 LN2 = math.log(2)
 
 
-def loss_sum(
-    model: torch.nn.Module, inputs: torch.Tensor, targets: torch.Tensor, speakers: torch.Tensor
-) -> tuple[torch.Tensor, torch.Tensor]:
+def loss_sum(model: torch.nn.Module, batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
     """Summed cross-entropy in nats over the targets that count, and how many there were."""
-    logits = model(inputs, speakers)  # (B, classes, T)
-    total = F.cross_entropy(logits.float(), targets, ignore_index=IGNORE, reduction="sum")
-    return total, (targets != IGNORE).sum()
+    logits = model(batch.inputs, batch.speakers, batch.frames)  # (B, classes, T); crops start on a frame
+    total = F.cross_entropy(logits.float(), batch.targets, ignore_index=IGNORE, reduction="sum")
+    return total, (batch.targets != IGNORE).sum()
 
 
 def rng_state() -> dict[str, Any]:
@@ -102,7 +101,9 @@ class Trainer:
         self.machine = f"{self.ctx.world_size} x {where}" if self.ctx.world_size > 1 else str(where)
         self.run_dir = Path(config.run_dir)
         self.data = PreparedData(Path(config.data.dir))
-        self.model_config = config.model_config(len(self.data.speakers), self.data.sample_rate, self.data.mu)
+        self.model_config = config.model_config(
+            len(self.data.speakers), self.data.sample_rate, self.data.mu, self.data.features
+        )
         rf = self.model_config.receptive_field
         self.crop = round(config.data.crop_seconds * self.data.sample_rate)
         if config.data.skip_context and self.crop <= rf:
@@ -111,19 +112,25 @@ class Trainer:
                 f"field of {rf} samples; make crops longer than {rf / self.data.sample_rate:.3f} s"
             )
         seed = config.train.seed
+        frames = (self.model_config.cond_hop, self.model_config.cond_layers)
         self.sampler = CropSampler(
-            self.data.split("train"), self.crop, rf, self.data.mu, seed, config.data.skip_context
+            self.data.split("train"), self.crop, rf, self.data.mu, seed, config.data.skip_context, *frames
         )
         valid_name = "valid" if "valid" in self.data.split_names else "train"
         valid_sampler = CropSampler(
-            self.data.split(valid_name), self.crop, rf, self.data.mu, seed, config.data.skip_context
+            self.data.split(valid_name), self.crop, rf, self.data.mu, seed, config.data.skip_context, *frames
         )
         self.valid_batches = valid_sampler.fixed_batches(config.data.valid_crops, config.data.batch_size)
+        self.valid_batches_split = valid_sampler.split
         if valid_name == "train":
             log.warning("the data has no valid split; validation uses fixed crops of the training split")
 
         torch.manual_seed(seed)
         self.model = WaveNet(self.model_config).to(self.ctx.device)
+        if self.model.conditioner is not None:  # the features' statistics travel with the weights
+            with torch.no_grad():
+                self.model.conditioner.mean.copy_(torch.tensor(self.data.feature_stats["mean"]))
+                self.model.conditioner.std.copy_(torch.tensor(self.data.feature_stats["std"]))
         self.ema = EMA(self.model, config.train.ema_decay) if config.train.ema_decay > 0 else None
         self.optimizer = build_optimizer(self.model, config.optim)
         self.scheduler = build_scheduler(self.optimizer, config.train.steps, config.optim)
@@ -160,7 +167,7 @@ class Trainer:
             if self.config.train.init_from:
                 self._init_from(Path(self.config.train.init_from))
             return
-        if state["model_config"] != self.model_config.to_dict():
+        if WaveNetConfig.from_dict(state["model_config"]) != self.model_config:
             raise WavenetError(
                 f"{self.run_dir}: the checkpoint's model config differs from this config's model section"
             )
@@ -183,7 +190,7 @@ class Trainer:
             release = load_release(path)
         except WavenetError as error:
             raise WavenetError(f"train.init_from: {error}") from None
-        if release.config.to_dict() != self.model_config.to_dict():
+        if release.config != self.model_config:
             ours, theirs = self.model_config.to_dict(), release.config.to_dict()
             diff = ", ".join(f"{k} {theirs.get(k)} vs {ours[k]}" for k in ours if ours[k] != theirs.get(k))
             raise WavenetError(f"train.init_from: {path}: its model differs from this run's ({diff})")
@@ -213,6 +220,7 @@ class Trainer:
                 "dir": str(self.data.directory.resolve()),
                 "audio": self.data.meta["audio"],
                 "splits": self.data.meta["splits"],
+                "features": self.data.features.to_dict() if self.data.features else None,
             },
             "config": to_yaml(self.config),
             "machine": self.machine,
@@ -225,13 +233,10 @@ class Trainer:
 
     def train_step(self) -> tuple[torch.Tensor, torch.Tensor]:
         cfg = self.config
-        inputs, targets, speakers = (
-            t.to(self.ctx.device, non_blocking=True)
-            for t in self.sampler.batch(self.step, cfg.data.batch_size, self.ctx.rank)
-        )
+        batch = self.sampler.batch(self.step, cfg.data.batch_size, self.ctx.rank).to(self.ctx.device)
         self.net.train()
         with self._autocast():
-            total, count = loss_sum(self.net, inputs, targets, speakers)
+            total, count = loss_sum(self.net, batch)
         loss = total / count.clamp(min=1)
         self.optimizer.zero_grad(set_to_none=True)
         self.scaler.scale(loss).backward()
@@ -253,9 +258,8 @@ class Trainer:
         total = torch.zeros((), device=self.ctx.device, dtype=torch.float64)
         count = torch.zeros((), device=self.ctx.device, dtype=torch.float64)
         for batch in self.valid_batches:
-            inputs, targets, speakers = (t.to(self.ctx.device) for t in batch)
             with self._autocast():
-                batch_total, batch_count = loss_sum(model, inputs, targets, speakers)
+                batch_total, batch_count = loss_sum(model, batch.to(self.ctx.device))
             total += batch_total
             count += batch_count
         return (total / count.clamp(min=1)).item()
@@ -263,8 +267,15 @@ class Trainer:
     def sample_audio(self) -> np.ndarray:
         model = self.ema.model if self.ema is not None else self.model
         generator = CachedGenerator(model, 1)
-        generator.reset(0, speaker=0, seed=self.config.train.seed)
-        codes = generator.generate(round(self.config.train.eval_audio_seconds * self.data.sample_rate))[0]
+        samples = round(self.config.train.eval_audio_seconds * self.data.sample_rate)
+        frames, speaker = None, 0
+        if self.model_config.conditioned:  # the first validation utterance's frames, and its speaker
+            split = self.valid_batches_split
+            frames = np.asarray(split.utterance_frames(0), dtype=np.float32)
+            speaker = int(split.index[0, 2])
+            samples = min(samples, len(frames) * self.model_config.cond_hop)
+        generator.reset(0, speaker=speaker, seed=self.config.train.seed, frames=frames)
+        codes = generator.generate(samples)[0]
         return decode(codes, self.data.mu)
 
     def save_checkpoint(self) -> None:

@@ -1,0 +1,112 @@
+"""Training a locally conditioned model: features prepared once, crops with their frames, exact resume, export."""
+
+import mido
+import numpy as np
+import pytest
+import torch
+
+from tests.conftest import write_tone
+from tests.training.test_trainer import assert_same_state, final_state, losses, run
+from wavenet.checkpoint import load_release
+from wavenet.data.dataset import PreparedData
+from wavenet.data.features import FeatureOptions
+from wavenet.data.manifest import Utterance, write_manifest
+from wavenet.data.prepare import prepare
+from wavenet.errors import WavenetError
+from wavenet.generation.registry import make_generator
+from wavenet.training.export import export
+
+CONFIG = """
+model:
+  preset: debug
+  cond_layers: 1
+  cond_hidden: 6
+data:
+  dir: {data}
+  crop_seconds: 0.01
+  batch_size: 2
+  valid_crops: 4
+optim:
+  lr: 0.003
+  warmup_steps: 2
+  schedule: constant
+train:
+  steps: 8
+  ema_decay: 0.5
+  threads: 1
+  log_every: 2
+  eval_every: 4
+  checkpoint_every: 2
+  keep_last: 2
+  eval_audio_seconds: 0.01
+"""
+
+
+def write_midi(path, notes):
+    """A one-track MIDI file of (key, start s, end s, velocity) at 120 bpm (480 ticks a beat: 960 a second)."""
+    events = sorted([(s, "note_on", k, v) for k, s, _, v in notes] + [(e, "note_off", k, 0) for k, _, e, _ in notes])
+    track, now = mido.MidiTrack(), 0
+    for time, kind, key, velocity in events:
+        ticks = round(time * 960)
+        track.append(mido.Message(kind, note=key, velocity=velocity, time=ticks - now))
+        now = ticks
+    midi = mido.MidiFile(ticks_per_beat=480)
+    midi.tracks.append(track)
+    midi.save(str(path))
+
+
+@pytest.fixture(scope="module", params=["mel", "pianoroll"])
+def prepared(request, tmp_path_factory):
+    """Tones with their MIDI files (each tone is its note), prepared with features of the given kind."""
+    root = tmp_path_factory.mktemp("corpus")
+    utterances = []
+    for s, name in enumerate(("ann", "ben")):
+        for i in range(3):
+            key = 45 + 12 * s + i
+            path = write_tone(root / name / f"{i}.wav", seconds=0.3, f0=440 * 2 ** ((key - 69) / 12))
+            write_midi(path.with_suffix(".mid"), [(key, 0.0, 0.3, 60 + 10 * i)])
+            utterances.append(Utterance(path, name, 0.3))
+    write_manifest(root / "manifest.tsv", utterances)
+    options = FeatureOptions(request.param, hop=40, n_mels=12, n_fft=256, win=200)
+    prepare(root / "manifest.tsv", root / "data", features=options, workers=1)
+    return root / "data"
+
+
+def test_prepared_frames_and_their_statistics(prepared):
+    data = PreparedData(prepared)
+    split = data.split("train")
+    assert split.feats.dtype == np.float16 and split.feats.shape[1] == data.features.channels
+    for i, length in enumerate(split.index[:, 1]):
+        assert split.frames[i, 1] == -(-length // data.features.hop)  # ceil(samples / hop) frames each
+    assert len(data.feature_stats["mean"]) == len(data.feature_stats["std"]) == data.features.channels
+    assert min(data.feature_stats["std"]) >= 0.05
+
+
+def test_conditioned_runs_resume_exactly_and_export_what_generation_needs(tmp_path, prepared):
+    config = tmp_path / "config.yaml"
+    config.write_text(CONFIG.format(data=prepared))
+    run(config, tmp_path / "straight")
+    run(config, tmp_path / "resumed", "train.steps=4")
+    run(config, tmp_path / "resumed", resume=True)
+    assert_same_state(final_state(tmp_path / "straight"), final_state(tmp_path / "resumed"))
+    assert losses(tmp_path / "straight") == losses(tmp_path / "resumed")
+
+    export(tmp_path / "straight", tmp_path / "release")
+    ckpt = load_release(tmp_path / "release")
+    data = PreparedData(prepared)
+    assert ckpt.features == data.features and ckpt.config.conditioned
+    assert ckpt.config.cond_channels == data.features.channels and ckpt.config.cond_layers == 1
+    stats = ckpt.model.conditioner
+    torch.testing.assert_close(stats.mean, torch.tensor(data.feature_stats["mean"]))  # saved with the weights
+    torch.testing.assert_close(stats.std, torch.tensor(data.feature_stats["std"]))
+    frames = np.asarray(data.split("train").utterance_frames(0), dtype=np.float32)
+    generator = make_generator(ckpt.model, 1)
+    generator.reset(0, frames=frames)
+    assert generator.generate(generator.samples_ready(0)).shape == (1, len(frames) * data.features.hop)
+
+
+def test_the_model_must_fit_the_data(tmp_path, prepared):
+    config = tmp_path / "config.yaml"
+    config.write_text(CONFIG.format(data=prepared))
+    with pytest.raises(WavenetError, match="differ from the data's features"):
+        run(config, tmp_path / "run", "model.cond_hop=7")

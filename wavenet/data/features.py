@@ -1,0 +1,179 @@
+"""Feature frames that a locally conditioned model reads: a log-mel spectrogram, or a piano roll.
+
+Both give one frame every ``hop`` samples, frame i describing the audio around sample i × hop,
+and ``ceil(samples / hop)`` frames for a file of ``samples`` samples; the model then generates
+``frames × hop`` samples, up to one hop more than the file.
+
+- **mel** (a vocoder's input): the magnitude STFT (Hann window of ``win`` samples, ``n_fft``
+  points, centred frames) through ``n_mels`` triangular filters on the mel scale (HTK formula)
+  from ``fmin`` to ``fmax``, then the natural log, floored at 1e-5. Computed with torch.
+- **pianoroll** (for rendering MIDI): per key of the 88 (A0 to C8), three channels: onset (a note
+  of that key starts within half a frame of the frame's time), sustain (a note of it sounds at
+  that time) and velocity (the sounding note's velocity / 127). Read from a MIDI file with mido;
+  the sustain pedal is not read.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from wavenet.errors import WavenetError
+
+KINDS = ("mel", "pianoroll")
+LOWEST_KEY, KEYS = 21, 88  # MIDI notes 21 (A0) to 108 (C8)
+
+
+@dataclass(frozen=True)
+class FeatureOptions:
+    """What the frames are; saved with prepared data and in checkpoints, so generation computes the same."""
+
+    kind: str = "mel"
+    hop: int = 200  # samples per frame: 12.5 ms at 16 kHz
+    n_mels: int = 80
+    n_fft: int = 1024
+    win: int = 800
+    fmin: float = 40.0
+    fmax: float = 8000.0
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise WavenetError(f"features.kind: must be one of {', '.join(KINDS)}, got {self.kind!r}")
+        if self.hop < 1 or self.n_mels < 1 or self.win < 1 or self.n_fft < self.win:
+            raise WavenetError("features: hop, n_mels and win must be positive, and n_fft at least win")
+
+    @property
+    def channels(self) -> int:
+        return self.n_mels if self.kind == "mel" else 3 * KEYS
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict, source: str = "features") -> FeatureOptions:
+        try:
+            return cls(**data)
+        except TypeError as err:
+            raise WavenetError(f"{source}: {err}") from None
+
+    def frames_for(self, samples: int) -> int:
+        return math.ceil(samples / self.hop)
+
+
+def mel_filterbank(
+    sample_rate: int, n_fft: int, n_mels: int, fmin: float = 40.0, fmax: float | None = None
+) -> np.ndarray:
+    """Triangular filters on the mel scale (HTK formula), (n_mels, n_fft // 2 + 1)."""
+
+    def mel(f):
+        return 2595 * np.log10(1 + f / 700)
+
+    def hz(m):
+        return 700 * (10 ** (m / 2595) - 1)
+
+    edges = hz(np.linspace(mel(fmin), mel(fmax or sample_rate / 2), n_mels + 2))
+    freqs = np.fft.rfftfreq(n_fft, 1 / sample_rate)
+    bank = np.zeros((n_mels, len(freqs)))
+    for i in range(n_mels):
+        lo, mid, hi = edges[i : i + 3]
+        bank[i] = np.clip(np.minimum((freqs - lo) / (mid - lo), (hi - freqs) / (hi - mid)), 0, None)
+    return bank
+
+
+def log_mel(audio: np.ndarray, sample_rate: int, options: FeatureOptions) -> np.ndarray:
+    """Log-mel frames of float audio: (ceil(samples / hop), n_mels) float32."""
+    signal = torch.from_numpy(np.ascontiguousarray(audio, dtype=np.float32))
+    n = options.frames_for(len(signal))
+    pad = options.n_fft // 2
+    if len(signal) <= pad:  # reflection padding needs more samples than it adds
+        signal = torch.nn.functional.pad(signal, (0, pad + 1 - len(signal)))
+    spectrum = torch.stft(
+        signal,
+        options.n_fft,
+        hop_length=options.hop,
+        win_length=options.win,
+        window=torch.hann_window(options.win),
+        center=True,
+        return_complex=True,
+    ).abs()[:, :n]  # (n_fft // 2 + 1, frames)
+    bank = torch.from_numpy(mel_filterbank(sample_rate, options.n_fft, options.n_mels, options.fmin, options.fmax))
+    mel = bank.float() @ spectrum
+    return torch.log(mel.clamp(min=1e-5)).t().contiguous().numpy()
+
+
+@dataclass(frozen=True)
+class Note:
+    key: int  # MIDI note number
+    start: float  # seconds
+    end: float
+    velocity: int
+
+
+def read_midi(path: Path) -> list[Note]:
+    """The notes of a MIDI file, in seconds (tempo changes applied); a WavenetError names the file."""
+    import mido
+
+    try:
+        midi = mido.MidiFile(str(path))
+        notes, sounding, now = [], {}, 0.0
+        for msg in midi:  # merged tracks, times in seconds
+            now += msg.time
+            if msg.type == "note_on" and msg.velocity > 0:
+                sounding.setdefault((msg.channel, msg.note), []).append((now, msg.velocity))
+            elif msg.type in ("note_off", "note_on"):
+                started = sounding.get((msg.channel, msg.note))
+                if started:
+                    start, velocity = started.pop(0)
+                    notes.append(Note(msg.note, start, now, velocity))
+        for (_, key), starts in sounding.items():  # never released: they last to the end
+            notes += [Note(key, start, now, velocity) for start, velocity in starts]
+    except (OSError, EOFError, ValueError, KeyError, IndexError) as err:
+        raise WavenetError(f"{path}: not a readable MIDI file ({err})") from None
+    return sorted(notes, key=lambda n: (n.start, n.key))
+
+
+def piano_roll(notes: list[Note], frames: int, sample_rate: int, hop: int) -> np.ndarray:
+    """Onset, sustain and velocity per key at every frame: (frames, 264) float32."""
+    roll = np.zeros((frames, 3, KEYS), dtype=np.float32)
+    step = hop / sample_rate
+    for note in notes:
+        key = note.key - LOWEST_KEY
+        if not 0 <= key < KEYS:
+            continue
+        onset = int(math.floor(note.start / step + 0.5))  # the frame whose time is nearest the start
+        last = int(math.ceil(note.end / step)) - 1  # the last frame whose time is before the end
+        if onset < frames:
+            roll[onset, 0, key] = 1.0
+        span = slice(max(onset, 0), min(max(last, onset), frames - 1) + 1)
+        roll[span, 1, key] = 1.0
+        roll[span, 2, key] = np.maximum(roll[span, 2, key], note.velocity / 127)
+    return roll.reshape(frames, 3 * KEYS)
+
+
+def midi_beside(audio_path: Path) -> Path:
+    """The MIDI file that a rendered audio file was made from: the same name, .mid or .midi."""
+    for suffix in (".mid", ".midi"):
+        candidate = Path(audio_path).with_suffix(suffix)
+        if candidate.is_file():
+            return candidate
+    raise WavenetError(
+        f"{Path(audio_path).with_suffix('.mid')}: missing (pianoroll features read the MIDI file beside each audio file)"
+    )
+
+
+def features_for(
+    audio: np.ndarray, sample_rate: int, options: FeatureOptions, audio_path: Path | None = None
+) -> np.ndarray:
+    """The frames of one file's audio: its log-mel spectrogram, or the piano roll of its MIDI file."""
+    if options.kind == "mel":
+        return log_mel(audio, sample_rate, options)
+    if audio_path is None:
+        raise WavenetError("pianoroll features need the audio file's path, to find its MIDI file")
+    notes = read_midi(midi_beside(audio_path))
+    if not notes:
+        raise WavenetError(f"{midi_beside(audio_path)}: the MIDI file has no notes")
+    return piano_roll(notes, options.frames_for(len(audio)), sample_rate, options.hop)

@@ -110,3 +110,21 @@ def test_the_model_must_fit_the_data(tmp_path, prepared):
     config.write_text(CONFIG.format(data=prepared))
     with pytest.raises(WavenetError, match="differ from the data's features"):
         run(config, tmp_path / "run", "model.cond_hop=7")
+
+
+def test_speaker_dropout_trains_an_extra_speaker_for_any_voice(tmp_path, prepared):
+    from wavenet.data.dataset import CropSampler
+
+    split = PreparedData(prepared).split("train")
+    sampler = CropSampler(split, 40, 10, 255, seed=0, hop=40, context=1, speaker_dropout=0.5, any_speaker=2)
+    plain = CropSampler(split, 40, 10, 255, seed=0, hop=40, context=1)
+    dropped, kept = sampler.batch(0, 200), plain.batch(0, 200)
+    assert torch.equal(dropped.inputs, kept.inputs)  # the same crops, only some speakers changed
+    changed = dropped.speakers != kept.speakers
+    assert (dropped.speakers[changed] == 2).all() and 60 < changed.sum() < 140
+    config = tmp_path / "config.yaml"
+    config.write_text(CONFIG.format(data=prepared))
+    run(config, tmp_path / "run", "data.speaker_dropout=0.5", "train.steps=2")
+    export(tmp_path / "run", tmp_path / "release")
+    ckpt = load_release(tmp_path / "release")
+    assert ckpt.speakers == {"ann": 0, "ben": 1, "any": 2} and ckpt.config.n_speakers == 3

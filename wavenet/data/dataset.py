@@ -130,8 +130,11 @@ class CropSampler:
         skip_context: bool = True,
         hop: int = 0,
         context: int = 0,
+        speaker_dropout: float = 0.0,
+        any_speaker: int = 0,
     ) -> None:
-        """``hop`` and ``context`` (a conditioned model's cond_hop and cond_layers) ask for frames with the crops."""
+        """``hop`` and ``context`` (a conditioned model's cond_hop and cond_layers) ask for frames with the crops;
+        a ``speaker_dropout`` share of crops gets speaker id ``any_speaker`` instead of its own."""
         if length < 1:
             raise WavenetError(f"crop length must be at least one sample, got {length}")
         if len(split.index) == 0:
@@ -142,6 +145,7 @@ class CropSampler:
         self.silence = mulaw.silence_code(mu)
         self.seed = seed
         self.hop, self.context = hop, context
+        self.speaker_dropout, self.any_speaker = speaker_dropout, any_speaker
         if hop and split.feats is None:
             raise WavenetError(f"split {split.name} holds no feature frames (prepare the data with --features)")
         lengths = split.index[:, 1].astype(np.float64)
@@ -175,6 +179,9 @@ class CropSampler:
             else:
                 inputs[b, :take] = codes[start - 1 : start - 1 + take]
                 targets[b, : self.skip] = IGNORE
+        if self.speaker_dropout:  # from a generator of its own: the crops stay those of no dropout
+            drop = np.random.Generator(np.random.PCG64([self.seed, stream, step, rank, 1])).random(batch_size)
+            speakers[drop < self.speaker_dropout] = self.any_speaker
         stacked = torch.from_numpy(np.stack(frames)).float() if frames else None
         return Batch(torch.from_numpy(inputs), torch.from_numpy(targets), torch.from_numpy(speakers), stacked)
 

@@ -24,6 +24,9 @@ class DataConfig:
     batch_size: int = 8  # crops per step and per process
     skip_context: bool = True  # ignore targets whose receptive field a crop cuts off
     valid_crops: int = 64  # fixed validation crops, evaluated every eval_every steps
+    # Share of crops whose speaker is replaced by one more id, "any": the model then also serves
+    # with no speaker given, and voices it never heard (a vocoder, whose frames carry the voice).
+    speaker_dropout: float = 0.0
 
 
 @dataclass
@@ -133,6 +136,8 @@ def _validate(config: RunConfig, locations: Locations, source: str) -> None:
     for key in NON_NEGATIVE:
         if _get(config, key) < 0:
             fail(key, f"must not be negative, got {_get(config, key)}")
+    if not 0 <= config.data.speaker_dropout < 1:
+        fail("data.speaker_dropout", f"must be in [0, 1), got {config.data.speaker_dropout}")
     if not 0 <= config.train.ema_decay < 1:
         fail("train.ema_decay", f"must be in [0, 1), got {config.train.ema_decay}")
     if len(config.optim.betas) != 2 or not all(0 <= b < 1 for b in config.optim.betas):

@@ -50,6 +50,7 @@ from wavenet.training.optim import EMA, build_optimizer, build_scheduler
 log = logging.getLogger(__name__)
 
 LN2 = math.log(2)
+ANY_SPEAKER = "any"  # the speaker name of the extra id that data.speaker_dropout trains
 
 
 def loss_sum(model: torch.nn.Module, batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
@@ -101,8 +102,11 @@ class Trainer:
         self.machine = f"{self.ctx.world_size} x {where}" if self.ctx.world_size > 1 else str(where)
         self.run_dir = Path(config.run_dir)
         self.data = PreparedData(Path(config.data.dir))
+        self.speakers = dict(self.data.speakers)
+        if config.data.speaker_dropout:  # one more id, for any voice
+            self.speakers[ANY_SPEAKER] = len(self.data.speakers)
         self.model_config = config.model_config(
-            len(self.data.speakers), self.data.sample_rate, self.data.mu, self.data.features
+            len(self.speakers), self.data.sample_rate, self.data.mu, self.data.features
         )
         rf = self.model_config.receptive_field
         self.crop = round(config.data.crop_seconds * self.data.sample_rate)
@@ -113,8 +117,9 @@ class Trainer:
             )
         seed = config.train.seed
         frames = (self.model_config.cond_hop, self.model_config.cond_layers)
+        dropout = (config.data.speaker_dropout, len(self.data.speakers))
         self.sampler = CropSampler(
-            self.data.split("train"), self.crop, rf, self.data.mu, seed, config.data.skip_context, *frames
+            self.data.split("train"), self.crop, rf, self.data.mu, seed, config.data.skip_context, *frames, *dropout
         )
         valid_name = "valid" if "valid" in self.data.split_names else "train"
         valid_sampler = CropSampler(
@@ -194,7 +199,7 @@ class Trainer:
             ours, theirs = self.model_config.to_dict(), release.config.to_dict()
             diff = ", ".join(f"{k} {theirs.get(k)} vs {ours[k]}" for k in ours if ours[k] != theirs.get(k))
             raise WavenetError(f"train.init_from: {path}: its model differs from this run's ({diff})")
-        if release.speakers and release.speakers != self.data.speakers:
+        if release.speakers and release.speakers != self.speakers:
             raise WavenetError(
                 f"train.init_from: {path}: its speaker map differs from the data's in {self.data.directory}"
             )
@@ -215,7 +220,7 @@ class Trainer:
             "best_valid": self.best_valid,
             "train_seconds": self.train_seconds,
             "model_config": self.model_config.to_dict(),
-            "speakers": self.data.speakers,
+            "speakers": self.speakers,
             "data": {
                 "dir": str(self.data.directory.resolve()),
                 "audio": self.data.meta["audio"],

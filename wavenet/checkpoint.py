@@ -62,6 +62,11 @@ class Checkpoint:
     def config(self) -> WaveNetConfig:
         return self.model.config
 
+    @property
+    def default_speaker(self) -> int:
+        """The speaker when none is given: "any" where the model was trained with one (speaker dropout), else 0."""
+        return self.speakers.get("any", 0)
+
     def speaker_id(self, speaker: str | int) -> int:
         """Resolve a speaker name or id; the error lists what exists."""
         if isinstance(speaker, str) and speaker in self.speakers:

@@ -8,7 +8,8 @@ soundfont. Scores that fail to convert are reported and skipped.
 
     python recipes/piano_offline/render_corpus.py OUT_DIR [--max-hours 6] [--soundfont FILE]
 
-Writes OUT_DIR/piano/NAME.wav, OUT_DIR/pieces.tsv (name, source score, seconds) and
+Writes OUT_DIR/piano/NAME.wav, with OUT_DIR/piano/NAME.mid beside it (the MIDI file rendered: a
+piano-roll model reads it), OUT_DIR/pieces.tsv (name, source score, seconds) and
 OUT_DIR/ATTRIBUTION.md.
 """
 
@@ -74,7 +75,7 @@ def render(job: tuple[str, Path, str, int]) -> tuple[str, str, float, str]:
                 for ch in range(16):
                     if ch != 9:
                         track.insert(0, mido.Message("program_change", program=0, channel=ch))
-            piano_midi = Path(tmp) / "piano.mid"
+            piano_midi = out_dir / "piano" / f"{name}.mid"
             midi.save(str(piano_midi))
             command = ["fluidsynth", "-ni", "-q", "-R", "1", "-C", "0", "-g", "0.5", "-r", "16000"]
             command += ["-T", "wav", "-O", "s16", "-F", str(wav), soundfont, str(piano_midi)]
@@ -82,6 +83,7 @@ def render(job: tuple[str, Path, str, int]) -> tuple[str, str, float, str]:
         return name, score_path, sf.info(str(wav)).duration, ""
     except Exception as err:  # music21 raises many kinds for a score it cannot convert
         wav.unlink(missing_ok=True)
+        wav.with_suffix(".mid").unlink(missing_ok=True)
         return name, score_path, 0.0, f"{type(err).__name__}: {err}"[:200]
 
 

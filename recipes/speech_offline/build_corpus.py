@@ -7,14 +7,17 @@ sentences from Debian's fortunes (or, without it, Python's own documentation).
 
     python recipes/speech_offline/build_corpus.py OUT_DIR [--synthetic-minutes 3] [--asterisk-minutes 0]
 
-Writes OUT_DIR/SPEAKER/NNNN.wav, OUT_DIR/voices.tsv (speaker, kind, engine, voice, files,
-minutes) and OUT_DIR/ATTRIBUTION.md. Voices whose engine is not installed are skipped with a
-message; the build fails only when fewer than --min-speakers voices result.
+Writes OUT_DIR/SPEAKER/NNNN.wav, with NNNN.txt beside it holding its text where it is known
+(every synthetic sentence; the Asterisk prompts whose package ships transcripts: English),
+OUT_DIR/voices.tsv (speaker, kind, engine, voice, files, minutes) and OUT_DIR/ATTRIBUTION.md.
+Voices whose engine is not installed are skipped with a message; the build fails only when
+fewer than --min-speakers voices result.
 """
 
 from __future__ import annotations
 
 import argparse
+import gzip
 import random
 import re
 import shutil
@@ -30,6 +33,7 @@ import soundfile as sf
 ASTERISK = Path("/usr/share/asterisk/sounds")
 ASTERISK_FOLDERS = ["en_US_f_Allison", "es_MX_f_Allison", "fr_CA_f_June", "it_IT_m_Carlo", "ru_RU_f_IvrvoiceRU"]
 ASTERISK_SKIP = re.compile(r"(^|/)silence/|beep|tone|tt-monkeys")
+TRANSCRIPTS = Path("/usr/share/doc/asterisk-core-sounds-{lang}/core-sounds-{lang}.txt.gz")
 FORTUNES = Path("/usr/share/games/fortunes")
 
 # espeak-ng: two accents times male and female variants, plus four more accents. (en-gb+fN
@@ -69,6 +73,19 @@ def sentences() -> list[str]:
     return sorted(set(found))
 
 
+def prompt_texts(folder: str) -> dict[str, str]:
+    """Prompt name (its path without .g722) → text, from the package's transcripts; {} where none ship."""
+    path = Path(str(TRANSCRIPTS).format(lang=folder[:2]))
+    if not path.is_file():
+        return {}
+    texts = {}
+    for line in gzip.open(path, "rt", encoding="utf-8", errors="ignore"):
+        name, sep, text = line.partition(":")
+        if sep and not line.startswith(";") and not text.strip().startswith("["):
+            texts[name.strip()] = " ".join(text.split())
+    return texts
+
+
 def decode_asterisk(out: Path, max_minutes: float) -> list[tuple[str, str, str, str, int, float]]:
     try:
         import G722
@@ -83,6 +100,7 @@ def decode_asterisk(out: Path, max_minutes: float) -> list[tuple[str, str, str, 
             continue
         speaker = f"asterisk-{folder}"
         (out / speaker).mkdir(parents=True, exist_ok=True)
+        texts = prompt_texts(folder)
         seconds, files = 0.0, 0
         for path in sorted(source.rglob("*.g722")):
             rel = path.relative_to(source).as_posix()
@@ -92,6 +110,9 @@ def decode_asterisk(out: Path, max_minutes: float) -> list[tuple[str, str, str, 
             if len(pcm) < 1600:  # under 0.1 s: a click, not a prompt
                 continue
             sf.write(out / speaker / f"{files:04d}.wav", pcm, 16000, subtype="PCM_16")
+            text = texts.get(rel.removesuffix(".g722"))
+            if text:
+                (out / speaker / f"{files:04d}.txt").write_text(text + "\n", encoding="utf-8")
             seconds += len(pcm) / 16000
             files += 1
             if max_minutes and seconds >= 60 * max_minutes:
@@ -124,6 +145,7 @@ def synthetic_voice(engine: str, voice: str, pool: list[str], out: Path, minutes
                 shutil.rmtree(folder)
                 return None
             continue
+        path.with_suffix(".txt").write_text(text + "\n", encoding="utf-8")
         seconds += sf.info(str(path)).duration
         files += 1
         if seconds >= 60 * minutes:

@@ -23,9 +23,11 @@ from wavenet.checkpoint import Checkpoint
 from wavenet.data.audio import AudioOptions, load_audio
 from wavenet.data.corpora import directory_manifest
 from wavenet.data.dataset import PreparedData
+from wavenet.data.features import features_for
 from wavenet.data.manifest import read_manifest
 from wavenet.errors import WavenetError
 from wavenet.evaluation.ngram import KneserNey, Unigram
+from wavenet.model import frame_span, frame_window
 
 log = logging.getLogger(__name__)
 
@@ -79,8 +81,13 @@ def collect_inputs(inputs: list[str]) -> list[tuple[Path, str | None]]:
 
 
 @torch.no_grad()
-def model_log2_probs(model: torch.nn.Module, codes: np.ndarray, speaker: int, chunk: int = 32000) -> np.ndarray:
-    """log2 P(code_t | silence, codes before t) for every code, each with full context."""
+def model_log2_probs(
+    model: torch.nn.Module, codes: np.ndarray, speaker: int, chunk: int = 32000, frames: np.ndarray | None = None
+) -> np.ndarray:
+    """log2 P(code_t | silence, codes before t[, frames]) for every code, each with full context.
+
+    A conditioned model also takes the file's frames, (frames, channels); each chunk reads its window.
+    """
     device = next(model.parameters()).device
     rf = model.config.receptive_field
     silence = mulaw.silence_code(model.config.mu)
@@ -91,7 +98,14 @@ def model_log2_probs(model: torch.nn.Module, codes: np.ndarray, speaker: int, ch
     for start in range(0, len(codes), chunk):
         end = min(start + chunk, len(codes))
         context = max(0, start - (rf - 1))
-        logits = model(inputs[None, context:end], spk)[0, :, start - context :]  # (classes, end - start)
+        window, offset = None, 0
+        if frames is not None:
+            hop = model.config.cond_hop
+            a, b = frame_span(context, end, hop)
+            index = frame_window(len(frames), a, b, model.config.cond_layers).numpy()
+            window = torch.from_numpy(np.ascontiguousarray(frames[index].T, dtype=np.float32))[None].to(device)
+            offset = context - a * hop
+        logits = model(inputs[None, context:end], spk, window, offset)[0, :, start - context :]  # (classes, end - start)
         out.append(-F.cross_entropy(logits.t(), targets[start:end], reduction="none") / math.log(2))
     return torch.cat(out).cpu().numpy()
 
@@ -136,14 +150,18 @@ def evaluate(
         if name is not None and name in checkpoint.speakers:
             sid = checkpoint.speakers[name]
         else:
-            sid = speaker if speaker is not None else 0
-        codes = mulaw.encode(load_audio(path, options), mu)
+            sid = speaker if speaker is not None else checkpoint.default_speaker
+        audio = load_audio(path, options)
+        codes = mulaw.encode(audio, mu)
+        frames = None
+        if checkpoint.features is not None:  # a conditioned model is scored given the file's own frames
+            frames = features_for(audio, options.sample_rate, checkpoint.features, path)
         report.files.append(
             FileScore(
                 path=str(path),
                 speaker=sid,
                 samples=len(codes),
-                model_bits=float(-model_log2_probs(checkpoint.model, codes, sid).mean()),
+                model_bits=float(-model_log2_probs(checkpoint.model, codes, sid, frames=frames).mean()),
                 unigram_bits=float(-unigram.log2_probs(codes).mean()),
                 ngram_bits=float(-ngram.log2_probs(codes).mean()),
             )

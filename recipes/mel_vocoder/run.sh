@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# A mel vocoder on the offline speech corpus (speech_offline's, built here if missing).
+#   recipes/mel_vocoder/run.sh [deps] [corpus] [manifest] [prepare] [train] [eval] [generate]
+# The manifest holds out three whole voices and 60 transcribed en_US_f_Allison prompts as the test
+# split (split_manifest.py); generate resynthesises test files from their own mel frames.
+source "$(dirname "$0")/../common.sh"
+
+default_stages=(corpus manifest prepare train eval generate)
+prepare_args=(--trim-silence --normalize --valid-fraction 0.05 --features mel --hop 200 --n-mels 80)
+speech="$recipe_dir/../speech_offline"
+corpus=${CORPUS:-work/speech_offline/corpus}
+
+stage_deps() { bash "$speech/run.sh" deps; }
+
+stage_corpus() {
+    if [[ -f "$corpus/voices.tsv" ]]; then
+        log "corpus: $corpus is there"
+    else
+        WORK=$(dirname "$corpus") bash "$speech/run.sh" corpus
+    fi
+}
+
+stage_manifest() { $PYTHON "$recipe_dir/split_manifest.py" "$corpus" "$work/manifest.tsv"; }
+
+stage_generate() {
+    mkdir -p "$work/samples"
+    for file in $(awk -F'\t' 'NR > 1 {print $1}' "$work/data/test.tsv" | head -n 4); do
+        $WAVENET vocode "$work/model" "$file" -o "$work/samples/$(basename "$(dirname "$file")")-$(basename "$file")" --seed 1
+    done
+}
+
+run_stages "$@"

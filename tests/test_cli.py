@@ -137,3 +137,55 @@ def test_bench_runs_every_backend(tmp_path, capsys):
     assert {(r["backend"], r["batch"]) for r in report["results"]} == {(b, n) for b in backends for n in (1, 2)}
     assert all(r["samples_per_s"] > 0 for r in report["results"])
     assert report["machine"]["cpu_cores"] >= 1
+
+
+def conditioned_release(path, kind: str):
+    """A tiny conditioned model (random weights) whose frames are log-mel or a piano roll, hop 40."""
+    from wavenet.config import WaveNetConfig
+    from wavenet.data.features import FeatureOptions
+
+    features = FeatureOptions(kind, hop=40, n_mels=6, n_fft=256, win=200)
+    config = WaveNetConfig(
+        layers_per_stack=3, stacks=1, residual_channels=4, gate_channels=8, skip_channels=4, n_speakers=2,
+        cond_channels=features.channels, cond_hop=40, cond_layers=1, cond_hidden=4,
+    )  # fmt: skip
+    save_release(random_model(config), path, speakers={"ann": 0, "any": 1}, features=features)
+    return path
+
+
+def test_vocode_and_render_write_frames_times_hop_samples(tmp_path):
+    from tests.conftest import write_tone
+    from tests.training.test_conditioned import write_midi
+
+    vocoder = conditioned_release(tmp_path / "vocoder", "mel")
+    tone = write_tone(tmp_path / "in.wav", seconds=0.23, rate=22050)  # resampled to 16 kHz: 3680 samples
+    assert main(["vocode", str(vocoder), str(tone), "-o", str(tmp_path / "out.wav"), "--seed", "3"]) == 0
+    assert sf.info(str(tmp_path / "out.wav")).frames == 92 * 40  # ceil(3680 / 40) frames
+    piano = conditioned_release(tmp_path / "piano", "pianoroll")
+    write_midi(tmp_path / "song.mid", [(60, 0.0, 0.2, 90), (64, 0.1, 0.3, 60)])
+    assert main(["render", str(piano), str(tmp_path / "song.mid"), "-o", str(tmp_path / "song.wav")]) == 0
+    assert sf.info(str(tmp_path / "song.wav")).frames == 520 * 40  # 0.3 s + 1 s of tail = 520 frames
+
+
+@pytest.mark.parametrize(
+    "command,make_input,message",
+    [
+        ("vocode", lambda p: p.write_bytes(b"not audio at all"), "in.bin: not audio that soundfile can read"),
+        ("vocode", lambda p: p.write_bytes(b""), "in.bin: not audio that soundfile can read"),
+        ("render", lambda p: p.write_bytes(b"MThd"), "in.bin: not a readable MIDI file"),
+        ("render", None, "in.bin: no such file"),
+    ],
+)
+def test_bad_inputs_give_one_line(tmp_path, capsys, command, make_input, message):
+    release = conditioned_release(tmp_path / "m", "mel" if command == "vocode" else "pianoroll")
+    if make_input:
+        make_input(tmp_path / "in.bin")
+    assert main([command, str(release), str(tmp_path / "in.bin"), "-o", str(tmp_path / "o.wav")]) == 2
+    error = capsys.readouterr().err.strip()
+    assert error.startswith(f"wavenet: error: {tmp_path}/{message}") and len(error.splitlines()) == 1
+    assert not (tmp_path / "o.wav").exists()
+
+
+def test_vocode_needs_a_vocoder(tmp_path, capsys, checkpoint):
+    assert main(["vocode", str(checkpoint), str(tmp_path / "x.wav"), "-o", str(tmp_path / "o.wav")]) == 2
+    assert "vocode needs a model conditioned on mel frames; it takes no frames" in capsys.readouterr().err

@@ -2,6 +2,8 @@
 
     wavenet info CHECKPOINT
     wavenet generate CHECKPOINT -o OUT.wav [--speaker ID_OR_NAME] [--seconds S] [--temperature T] [--seed N]
+    wavenet vocode CHECKPOINT IN.wav -o OUT.wav [--speaker ID_OR_NAME] [--temperature T] [--seed N]
+    wavenet render CHECKPOINT SONG.mid -o OUT.wav [--temperature T] [--seed N]
     wavenet bench [--model ref20|CHECKPOINT[,...]] [--batch 1,16] [--seconds S] [--json OUT]
     wavenet manifest {vctk,maestro,dir} ROOT -o MANIFEST.tsv
     wavenet prepare MANIFEST OUT_DIR [--trim-silence] [--normalize] [--valid-fraction F] [--valid-speakers A,B]
@@ -72,6 +74,21 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
     gen.add_argument("--backend", default="auto", help="generation backend (default: the fastest available)")
     gen.set_defaults(run=run_generate)
+
+    for name, what, kind, input_help in (
+        ("vocode", "resynthesise a recording from its mel frames (a mel vocoder)", "mel", "IN.wav"),
+        ("render", "render a MIDI file (a piano-roll model)", "pianoroll", "SONG.mid"),
+    ):
+        conditioned = sub.add_parser(name, help=what)
+        conditioned.add_argument("checkpoint", metavar="CHECKPOINT", help="a checkpoint conditioned on such frames")
+        conditioned.add_argument("input", type=Path, metavar=input_help)
+        conditioned.add_argument("-o", "--output", required=True, type=Path, metavar="OUT.wav")
+        conditioned.add_argument("--speaker", default=None, help="speaker id or name (default: 'any', else 0)")
+        conditioned.add_argument("--temperature", type=float, default=1.0, help="softmax temperature, > 0")
+        conditioned.add_argument("--seed", type=int, default=None, help="random seed (default: a random one, printed)")
+        conditioned.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
+        conditioned.add_argument("--backend", default="auto", help="generation backend (default: the fastest)")
+        conditioned.set_defaults(run=run_conditioned, kind=kind)
 
     bench = sub.add_parser("bench", help="measure generation speed of every backend side by side")
     bench.add_argument(
@@ -201,6 +218,34 @@ def run_generate(args: argparse.Namespace) -> int:
     print(
         f"wrote {args.output}: {samples} samples ({samples / ckpt.config.sample_rate:g} s), speaker {speaker}, seed {args.seed}"
     )
+    return 0
+
+
+def run_conditioned(args: argparse.Namespace) -> int:
+    """vocode and render: the input file's frames, through a model conditioned on that kind of frames."""
+    from tqdm import tqdm
+
+    from wavenet.generation.sampling import check_temperature
+    from wavenet.generation.synthesis import input_frames, write_wav
+
+    ckpt = load_model(args.checkpoint, _device(args.device))
+    if ckpt.features is None or ckpt.features.kind != args.kind:
+        have = ckpt.features.kind if ckpt.features else "no"
+        raise WavenetError(
+            f"{args.checkpoint}: {args.command} needs a model conditioned on {args.kind} frames; it takes {have} frames"
+        )
+    speaker = ckpt.speaker_id(args.speaker) if args.speaker is not None else ckpt.default_speaker
+    check_temperature(args.temperature)
+    if not args.input.is_file():
+        raise WavenetError(f"{args.input}: no such file")
+    frames = input_frames(ckpt, args.input)
+    samples = len(frames) * ckpt.config.cond_hop
+    if args.seed is None:
+        args.seed = secrets.randbits(31)
+    with tqdm(total=samples, unit="sample", unit_scale=True, desc=args.command, file=sys.stderr) as bar:
+        write_wav(args.output, ckpt, samples, speaker, args.temperature, args.seed, args.backend, bar.update, frames)
+    rate = ckpt.config.sample_rate
+    print(f"wrote {args.output}: {samples} samples ({samples / rate:g} s) from {len(frames)} frames, seed {args.seed}")
     return 0
 
 

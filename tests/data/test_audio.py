@@ -25,7 +25,7 @@ def test_other_formats(tmp_path, fmt):
 
 def test_bad_files_are_named(tmp_path):
     (tmp_path / "corrupt.wav").write_bytes(b"RIFF\x00\x00\x00\x00WAVEjunk")
-    with pytest.raises(WavenetError, match="corrupt.wav: unreadable audio"):
+    with pytest.raises(WavenetError, match="corrupt.wav: not audio that soundfile can read"):
         load_audio(tmp_path / "corrupt.wav", AudioOptions())
     sf.write(tmp_path / "empty.wav", np.zeros(0), 16000)
     with pytest.raises(WavenetError, match="empty.wav: empty audio"):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 import soundfile as sf
@@ -28,12 +29,18 @@ class AudioOptions:
     target_dbfs: float = -20.0
 
 
-def load_audio(path: Path, options: AudioOptions) -> np.ndarray:
-    """Mono float32 samples in [-1, 1] at ``options.sample_rate``; raises WavenetError naming the file."""
+def load_audio(path: Path | BinaryIO, options: AudioOptions, name: str | None = None) -> np.ndarray:
+    """Mono float32 samples in [-1, 1] at ``options.sample_rate``; raises WavenetError naming the file.
+
+    ``path`` may also be an open binary file (an upload); ``name`` then names it in errors.
+    """
+    name = name or str(path)
+    path = path if hasattr(path, "read") else str(path)
     try:
-        audio, rate = sf.read(str(path), dtype="float32", always_2d=True)  # (T, channels)
-    except (sf.LibsndfileError, RuntimeError, OSError) as err:
-        raise WavenetError(f"{path}: unreadable audio ({err})") from None
+        audio, rate = sf.read(path, dtype="float32", always_2d=True)  # (T, channels)
+    except (sf.LibsndfileError, RuntimeError, OSError, TypeError) as err:
+        raise WavenetError(f"{name}: not audio that soundfile can read ({err})") from None
+    path = name
     if audio.shape[0] == 0:
         raise WavenetError(f"{path}: empty audio (no samples)")
     audio = audio.mean(axis=1)

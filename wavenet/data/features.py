@@ -18,6 +18,7 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 import torch
@@ -113,12 +114,16 @@ class Note:
     velocity: int
 
 
-def read_midi(path: Path) -> list[Note]:
-    """The notes of a MIDI file, in seconds (tempo changes applied); a WavenetError names the file."""
+def read_midi(path: Path | BinaryIO, name: str | None = None) -> list[Note]:
+    """The notes of a MIDI file, in seconds (tempo changes applied); a WavenetError names the file.
+
+    ``path`` may also be an open binary file (an upload); ``name`` then names it in errors.
+    """
     import mido
 
+    name = name or str(path)
     try:
-        midi = mido.MidiFile(str(path))
+        midi = mido.MidiFile(file=path) if hasattr(path, "read") else mido.MidiFile(str(path))
         notes, sounding, now = [], {}, 0.0
         for msg in midi:  # merged tracks, times in seconds
             now += msg.time
@@ -131,8 +136,8 @@ def read_midi(path: Path) -> list[Note]:
                     notes.append(Note(msg.note, start, now, velocity))
         for (_, key), starts in sounding.items():  # never released: they last to the end
             notes += [Note(key, start, now, velocity) for start, velocity in starts]
-    except (OSError, EOFError, ValueError, KeyError, IndexError) as err:
-        raise WavenetError(f"{path}: not a readable MIDI file ({err})") from None
+    except (OSError, EOFError, ValueError, KeyError, IndexError, TypeError) as err:
+        raise WavenetError(f"{name}: not a readable MIDI file ({err})") from None
     return sorted(notes, key=lambda n: (n.start, n.key))
 
 

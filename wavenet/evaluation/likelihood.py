@@ -105,7 +105,9 @@ def model_log2_probs(
             index = frame_window(len(frames), a, b, model.config.cond_layers).numpy()
             window = torch.from_numpy(np.ascontiguousarray(frames[index].T, dtype=np.float32))[None].to(device)
             offset = context - a * hop
-        logits = model(inputs[None, context:end], spk, window, offset)[0, :, start - context :]  # (classes, end - start)
+        logits = model(inputs[None, context:end], spk, window, offset)[
+            0, :, start - context :
+        ]  # (classes, end - start)
         out.append(-F.cross_entropy(logits.t(), targets[start:end], reduction="none") / math.log(2))
     return torch.cat(out).cpu().numpy()
 

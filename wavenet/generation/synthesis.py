@@ -1,7 +1,13 @@
-"""Turning a checkpoint into audio: one stream, written or yielded chunk by chunk."""
+"""Turning a checkpoint into audio: one stream, written or yielded chunk by chunk.
+
+A conditioned checkpoint takes its frames from an input file (:func:`input_frames`): a recording,
+whose log-mel frames a vocoder resynthesises, or a MIDI file, whose piano roll it renders. Its
+stream is then ``frames × hop`` samples long.
+"""
 
 from __future__ import annotations
 
+import io
 import math
 import os
 import tempfile
@@ -12,11 +18,14 @@ import numpy as np
 import soundfile as sf
 
 from wavenet.checkpoint import Checkpoint
+from wavenet.data.audio import AudioOptions, load_audio
+from wavenet.data.features import log_mel, piano_roll, read_midi
 from wavenet.errors import WavenetError
 from wavenet.generation.registry import make_generator
 from wavenet.mulaw import codes_to_pcm16
 
 CHUNK_SECONDS = 0.1
+MIDI_TAIL_SECONDS = 1.0  # rendered after a MIDI file's last note ends: its release and decay
 
 
 def num_samples(seconds: float, sample_rate: int) -> int:
@@ -33,6 +42,44 @@ def num_samples(seconds: float, sample_rate: int) -> int:
     return n
 
 
+def input_frames(
+    checkpoint: Checkpoint, source: Path | bytes, name: str | None = None, max_seconds: float | None = None
+) -> np.ndarray:
+    """A conditioned checkpoint's frames, (frames, channels), from a file (a path, or its bytes).
+
+    A vocoder (mel features) reads a recording in any format soundfile reads, prepared as its
+    training audio was and resampled to its rate; a piano-roll model reads a MIDI file, rendered
+    to its last note's end and :data:`MIDI_TAIL_SECONDS` more. Input longer than ``max_seconds``,
+    empty, unreadable or (MIDI) without notes is a WavenetError that names ``name``.
+    """
+    features = checkpoint.features
+    if features is None:
+        raise WavenetError(f"{checkpoint.name} is not conditioned: it takes no input file (use generate)")
+    name = name or str(source)
+    rate = checkpoint.config.sample_rate
+    opened = io.BytesIO(source) if isinstance(source, bytes) else Path(source)
+    if isinstance(source, bytes) and not source:
+        raise WavenetError(f"{name}: empty")
+    if features.kind == "mel":
+        saved = checkpoint.metadata.get("audio")
+        options = AudioOptions(**saved) if saved else AudioOptions(sample_rate=rate)
+        audio = load_audio(opened, options, name)
+        seconds = len(audio) / rate
+        _check_length(name, seconds, max_seconds)
+        return log_mel(audio, rate, features)
+    notes = read_midi(opened, name)
+    if not notes:
+        raise WavenetError(f"{name}: the MIDI file has no notes")
+    seconds = max(n.end for n in notes) + MIDI_TAIL_SECONDS
+    _check_length(name, seconds, max_seconds)
+    return piano_roll(notes, features.frames_for(round(seconds * rate)), rate, features.hop)
+
+
+def _check_length(name: str, seconds: float, max_seconds: float | None) -> None:
+    if max_seconds is not None and seconds > max_seconds:
+        raise WavenetError(f"{name}: {seconds:.1f} s long, more than the {max_seconds:g} s allowed")
+
+
 def stream_pcm16(
     checkpoint: Checkpoint,
     samples: int,
@@ -40,13 +87,18 @@ def stream_pcm16(
     temperature: float = 1.0,
     seed: int | None = None,
     backend: str = "auto",
+    frames: np.ndarray | None = None,
 ) -> Iterator[np.ndarray]:
     """Generate one stream as 16-bit PCM chunks of about 0.1 s, ``samples`` in all.
 
+    A conditioned checkpoint reads ``frames`` (then ``samples`` is at most frames × hop).
     Arguments are checked now, not when the first chunk is asked for.
     """
     generator = make_generator(checkpoint.model, 1, backend)
-    generator.reset(0, speaker=speaker, temperature=temperature, seed=seed)
+    generator.reset(0, speaker=speaker, temperature=temperature, seed=seed, frames=frames)
+    ready = generator.samples_ready(0)
+    if ready is not None and samples > ready:
+        raise WavenetError(f"{samples} samples asked, but the frames make {ready}")
     chunk = max(1, round(CHUNK_SECONDS * checkpoint.config.sample_rate))
 
     def chunks() -> Iterator[np.ndarray]:
@@ -66,12 +118,13 @@ def write_wav(
     seed: int | None = None,
     backend: str = "auto",
     progress: Callable[[int], None] | None = None,
+    frames: np.ndarray | None = None,
 ) -> None:
     """Write a mono 16-bit WAV of exactly ``samples`` samples; it appears under ``path`` only when complete."""
     path = Path(path)
     if not path.parent.is_dir():
         raise WavenetError(f"{path}: directory {path.parent} does not exist")
-    pcm_chunks = stream_pcm16(checkpoint, samples, speaker, temperature, seed, backend)
+    pcm_chunks = stream_pcm16(checkpoint, samples, speaker, temperature, seed, backend, frames)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(fd)  # soundfile reopens it; the finished file gets a normal file's mode below
     try:

@@ -177,3 +177,32 @@ def write_tone(path, seconds: float = 0.5, rate: int = 16000, f0: float = 220.0,
     path.parent.mkdir(parents=True, exist_ok=True)
     sf.write(path, audio, rate, subtype="PCM_16")
     return path
+
+
+def conditioned_release(path, kind: str):
+    """A tiny conditioned model (random weights) whose frames are log-mel or a piano roll, hop 40."""
+    from wavenet.checkpoint import save_release
+    from wavenet.data.features import FeatureOptions
+
+    features = FeatureOptions(kind, hop=40, n_mels=6, n_fft=256, win=200)
+    config = WaveNetConfig(
+        layers_per_stack=3, stacks=1, residual_channels=4, gate_channels=8, skip_channels=4, n_speakers=2,
+        cond_channels=features.channels, cond_hop=40, cond_layers=1, cond_hidden=4,
+    )  # fmt: skip
+    save_release(random_model(config), path, speakers={"ann": 0, "any": 1}, features=features)
+    return path
+
+
+def write_midi(path, notes):
+    import mido
+
+    """A one-track MIDI file of (key, start s, end s, velocity) at 120 bpm (480 ticks a beat: 960 a second)."""
+    events = sorted([(s, "note_on", k, v) for k, s, _, v in notes] + [(e, "note_off", k, 0) for k, _, e, _ in notes])
+    track, now = mido.MidiTrack(), 0
+    for time, kind, key, velocity in events:
+        ticks = round(time * 960)
+        track.append(mido.Message(kind, note=key, velocity=velocity, time=ticks - now))
+        now = ticks
+    midi = mido.MidiFile(ticks_per_beat=480)
+    midi.tracks.append(track)
+    midi.save(str(path))

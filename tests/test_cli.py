@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from tests.conftest import SHAPES, random_model
+from tests.conftest import SHAPES, conditioned_release, random_model
 from wavenet.checkpoint import save_release
 from wavenet.cli import main
 
@@ -139,23 +139,8 @@ def test_bench_runs_every_backend(tmp_path, capsys):
     assert report["machine"]["cpu_cores"] >= 1
 
 
-def conditioned_release(path, kind: str):
-    """A tiny conditioned model (random weights) whose frames are log-mel or a piano roll, hop 40."""
-    from wavenet.config import WaveNetConfig
-    from wavenet.data.features import FeatureOptions
-
-    features = FeatureOptions(kind, hop=40, n_mels=6, n_fft=256, win=200)
-    config = WaveNetConfig(
-        layers_per_stack=3, stacks=1, residual_channels=4, gate_channels=8, skip_channels=4, n_speakers=2,
-        cond_channels=features.channels, cond_hop=40, cond_layers=1, cond_hidden=4,
-    )  # fmt: skip
-    save_release(random_model(config), path, speakers={"ann": 0, "any": 1}, features=features)
-    return path
-
-
 def test_vocode_and_render_write_frames_times_hop_samples(tmp_path):
-    from tests.conftest import write_tone
-    from tests.training.test_conditioned import write_midi
+    from tests.conftest import write_midi, write_tone
 
     vocoder = conditioned_release(tmp_path / "vocoder", "mel")
     tone = write_tone(tmp_path / "in.wav", seconds=0.23, rate=22050)  # resampled to 16 kHz: 3680 samples

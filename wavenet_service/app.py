@@ -2,6 +2,8 @@
 
 POST /synthesize   JSON {"model", "speaker", "seconds", "temperature", "seed"} -> streamed audio/wav
 GET  /synthesize   the same as query parameters (for <audio src=...> and download links)
+POST /vocode       a recording as the body -> its resynthesis by a mel vocoder, streamed audio/wav
+POST /render       a MIDI file as the body -> its rendering by a piano-roll model, streamed audio/wav
 GET  /models       served models, their speakers and receptive fields, and the request limits
 GET  /healthz      alive;  GET /readyz  models loaded, warmed up and running
 GET  /metrics      Prometheus;  GET /  a page to try it;  GET /docs  OpenAPI
@@ -73,7 +75,8 @@ def create_app(
         app.include_router(router)
     app.openapi = _openapi_with_limits(app, settings)  # type: ignore[method-assign]
     install_error_handlers(app)
-    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    uploads = {"/vocode": settings.max_upload_bytes, "/render": settings.max_upload_bytes}
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes, uploads=uploads)
     app.add_middleware(ApiKey, key=settings.api_key.get_secret_value() if settings.api_key else None)
     app.add_middleware(CountRequests, metrics=metrics)
     return app

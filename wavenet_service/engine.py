@@ -66,6 +66,7 @@ class Job:
     samples: int
     temperature: float
     seed: int
+    frames: np.ndarray | None = None  # a conditioned model's frames, (frames, channels): all of them
 
 
 @dataclass(frozen=True)
@@ -180,8 +181,10 @@ class ModelEngine:
 
     def _warm_up(self) -> None:
         """Compile, allocate and page in the weights before the first real request."""
-        self.generator.reset(0, seed=0)
-        self.generator.generate(min(self.chunk, 256), active=1)
+        cfg, samples = self.checkpoint.config, min(self.chunk, 256)
+        frames = np.zeros((-(-samples // cfg.cond_hop), cfg.cond_channels), np.float32) if cfg.conditioned else None
+        self.generator.reset(0, seed=0, frames=frames)
+        self.generator.generate(samples, active=1)
         self.generator.release(0)
 
     def submit(self, stream: Stream) -> None:
@@ -286,7 +289,10 @@ class ModelEngine:
             stream = self._waiting.popleft()
             self._slots.append(stream)
             job = stream.job
-            self.generator.reset(len(self._slots) - 1, speaker=job.speaker, temperature=job.temperature, seed=job.seed)
+            slot = len(self._slots) - 1
+            self.generator.reset(
+                slot, speaker=job.speaker, temperature=job.temperature, seed=job.seed, frames=job.frames
+            )
         self._update_gauges()
 
     def _vacate(self, slot: int) -> None:

@@ -14,22 +14,22 @@ OPEN_PATHS = {"/healthz", "/readyz", "/metrics"}
 
 
 class BodyLimit:
-    """Answers 413 to request bodies over ``limit`` bytes, whether declared or streamed.
+    """Answers 413 to request bodies over ``limit`` bytes (``uploads[path]`` for upload routes), declared or streamed.
 
-    Bodies here are small JSON objects, so a body without a declared length is read up to the
-    limit before the app sees it, then replayed.
+    A body without a declared length is read up to the limit before the app sees it, then replayed.
     """
 
-    def __init__(self, app: ASGIApp, limit: int) -> None:
-        self.app, self.limit = app, limit
+    def __init__(self, app: ASGIApp, limit: int, uploads: dict[str, int] | None = None) -> None:
+        self.app, self.default, self.uploads = app, limit, uploads or {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
-        too_large = {"detail": f"body: larger than {self.limit} bytes"}
+        limit = self.uploads.get(scope["path"], self.default)
+        too_large = {"detail": f"body: larger than {limit} bytes"}
         declared = dict(scope["headers"]).get(b"content-length")
         if declared is not None:
-            if not declared.isdigit() or int(declared) > self.limit:
+            if not declared.isdigit() or int(declared) > limit:
                 return await _json(send, 413, too_large)
             return await self.app(scope, receive, send)
         body, more = b"", True
@@ -39,7 +39,7 @@ class BodyLimit:
                 return await self.app(scope, receive, send)  # a disconnect: let the app see it
             body += message.get("body", b"")
             more = message.get("more_body", False)
-            if len(body) > self.limit:
+            if len(body) > limit:
                 return await _json(send, 413, too_large)
         replayed = False
 
@@ -90,7 +90,18 @@ class CountRequests:
         await self.app(scope, receive, counting)
 
 
-KNOWN_ROUTES = {"/", "/synthesize", "/models", "/healthz", "/readyz", "/metrics", "/docs", "/openapi.json"}
+KNOWN_ROUTES = {
+    "/",
+    "/synthesize",
+    "/vocode",
+    "/render",
+    "/models",
+    "/healthz",
+    "/readyz",
+    "/metrics",
+    "/docs",
+    "/openapi.json",
+}
 
 
 async def _json(send: Send, status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> None:

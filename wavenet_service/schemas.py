@@ -33,6 +33,27 @@ class Speaker(BaseModel):
     name: str
 
 
+class Conditioning(BaseModel):
+    kind: str = Field(description="mel (a vocoder: POST a recording to /vocode) or pianoroll (POST MIDI to /render)")
+    channels: int
+    hop: int = Field(description="samples per frame; a stream is frames × hop samples long")
+    lookahead_frames: int = Field(description="frames past a sample's own that generating it reads")
+    endpoint: str
+
+
+class ConditionedRequest(BaseModel):
+    """The query parameters of /vocode and /render; the body is the input file."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    model: Annotated[str | None, Field(description="model name; optional when one model is served")] = None
+    speaker: Annotated[
+        int | str | None, Field(description="speaker id or name; default: 'any' where the model has it, else 0")
+    ] = None
+    temperature: Annotated[float, Field(gt=0, description="sampling temperature, at most max_temperature")] = 1.0
+    seed: Annotated[int | None, Field(ge=0, le=2**63 - 1, description="random seed")] = None
+
+
 class ModelInfo(BaseModel):
     name: str
     sample_rate: int
@@ -41,11 +62,13 @@ class ModelInfo(BaseModel):
     trained: bool = Field(description="false for a preset: random weights that generate noise")
     speakers: list[Speaker]
     backend: str = Field(description="generation backend in use")
+    conditioning: Conditioning | None = Field(None, description="what frames a conditioned model reads, and where")
 
 
 class Limits(BaseModel):
-    max_seconds: float = Field(description="longest audio one request may ask for")
+    max_seconds: float = Field(description="longest audio one request may ask for, or upload")
     max_temperature: float
+    max_upload_bytes: int
 
 
 class ModelList(BaseModel):

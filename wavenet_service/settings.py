@@ -29,7 +29,12 @@ class Settings(BaseSettings):
     chunk_seconds: float = Field(0.1, gt=0, le=2.0, description="audio per streamed chunk")
     max_seconds: float = Field(60.0, gt=0, description="longest audio one request may ask for")
     max_temperature: float = Field(2.0, gt=0)
-    max_body_bytes: int = Field(4096, ge=256, description="larger request bodies get 413")
+    max_body_bytes: int = Field(4096, ge=256, description="larger request bodies get 413 (uploads: max_upload_bytes)")
+    max_upload_bytes: int = Field(
+        16 * 2**20,
+        ge=1024,
+        description="larger uploads to /vocode and /render get 413; their audio is max_seconds at most",
+    )
     api_key: SecretStr | None = Field(None, description="when set, required as a bearer token")
     shutdown_timeout: float = Field(10.0, ge=0, description="seconds to let streams finish on shutdown")
     warmup: bool = Field(True, description="generate a little with every model before reporting ready")

@@ -3,8 +3,7 @@
 import numpy as np
 import pytest
 
-from tests.conftest import write_tone
-from tests.training.test_conditioned import write_midi
+from tests.conftest import write_midi, write_tone
 from wavenet.data.features import KEYS, FeatureOptions, Note, log_mel, midi_beside, piano_roll, read_midi
 from wavenet.data.manifest import Utterance, write_manifest
 from wavenet.data.prepare import prepare

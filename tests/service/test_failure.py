@@ -26,10 +26,10 @@ POISON = 666
 class Failing(CachedGenerator):
     name = "failing"
 
-    def reset(self, slot, speaker=0, temperature=1.0, seed=None):
+    def reset(self, slot, speaker=0, temperature=1.0, seed=None, frames=None):
         if seed == POISON:
             raise RuntimeError("injected failure")
-        return super().reset(slot, speaker, temperature, seed)
+        return super().reset(slot, speaker, temperature, seed, frames)
 
 
 @pytest.fixture

@@ -69,3 +69,36 @@ def test_a_click_produces_audio_that_plays(browser, checkpoint_dir):
         time.sleep(0.1)
     finally:
         server.stop()
+
+
+def test_an_upload_is_resynthesised_and_plays(browser, tmp_path):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select, WebDriverWait
+
+    from tests.conftest import conditioned_release, write_tone
+
+    vocoder = conditioned_release(tmp_path / "vocoder", "mel")
+    tone = write_tone(tmp_path / "voice.wav", seconds=0.5)  # 8,000 samples: 200 frames of 40
+    (tmp_path / "notes.txt").write_text("not audio")
+    server = Server(str(vocoder))
+    try:
+        browser.get(server.url)
+        wait = WebDriverWait(browser, 60)
+        wait.until(lambda d: len(Select(d.find_element(By.ID, "speaker")).options) == 2)
+        assert browser.find_element(By.ID, "upload").is_displayed()
+        assert not browser.find_element(By.ID, "seconds").is_displayed()
+        assert Select(browser.find_element(By.ID, "speaker")).first_selected_option.get_attribute("value") == "any"
+        browser.find_element(By.ID, "upload").send_keys(str(tone))
+        browser.find_element(By.ID, "synthesize").click()
+        wait.until(lambda d: d.execute_script("return document.getElementById('player').readyState") >= 2)
+        duration = browser.execute_script("return document.getElementById('player').duration")
+        assert abs(duration - 0.5) < 0.01
+        wait.until(lambda d: d.find_element(By.ID, "status").text.startswith(("Playing", "Done")))
+        assert browser.find_element(By.ID, "download").is_displayed()
+        # A file that is not audio gets the server's message, not a silent failure.
+        browser.find_element(By.ID, "upload").send_keys(str(tmp_path / "notes.txt"))
+        browser.find_element(By.ID, "synthesize").click()
+        wait.until(lambda d: "body" in d.find_element(By.ID, "status").text)
+        assert "not audio that soundfile can read" in browser.find_element(By.ID, "status").text
+    finally:
+        server.stop()

@@ -1,11 +1,10 @@
 """Training a locally conditioned model: features prepared once, crops with their frames, exact resume, export."""
 
-import mido
 import numpy as np
 import pytest
 import torch
 
-from tests.conftest import write_tone
+from tests.conftest import write_midi, write_tone
 from tests.training.test_trainer import assert_same_state, final_state, losses, run
 from wavenet.checkpoint import load_release
 from wavenet.data.dataset import PreparedData
@@ -40,19 +39,6 @@ train:
   keep_last: 2
   eval_audio_seconds: 0.01
 """
-
-
-def write_midi(path, notes):
-    """A one-track MIDI file of (key, start s, end s, velocity) at 120 bpm (480 ticks a beat: 960 a second)."""
-    events = sorted([(s, "note_on", k, v) for k, s, _, v in notes] + [(e, "note_off", k, 0) for k, _, e, _ in notes])
-    track, now = mido.MidiTrack(), 0
-    for time, kind, key, velocity in events:
-        ticks = round(time * 960)
-        track.append(mido.Message(kind, note=key, velocity=velocity, time=ticks - now))
-        now = ticks
-    midi = mido.MidiFile(ticks_per_beat=480)
-    midi.tracks.append(track)
-    midi.save(str(path))
 
 
 @pytest.fixture(scope="module", params=["mel", "pianoroll"])

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from wavenet.checkpoint import Checkpoint
 from wavenet_service.deps import EnginesDep, SettingsDep
-from wavenet_service.schemas import ERRORS, Limits, ModelInfo, ModelList, Speaker
+from wavenet_service.schemas import ERRORS, Conditioning, Limits, ModelInfo, ModelList, Speaker
+
+ENDPOINTS = {"mel": "/vocode", "pianoroll": "/render"}
 
 router = APIRouter()
 
@@ -26,8 +29,25 @@ async def models(engines: EnginesDep, settings: SettingsDep) -> ModelList:
                 trained=ckpt.trained,
                 speakers=[Speaker(id=sid, name=spk) for sid, spk in sorted(ids.items())],
                 backend=engine.generator.name,
+                conditioning=_conditioning(ckpt),
             )
         )
-    return ModelList(
-        models=infos, limits=Limits(max_seconds=settings.max_seconds, max_temperature=settings.max_temperature)
+    limits = Limits(
+        max_seconds=settings.max_seconds,
+        max_temperature=settings.max_temperature,
+        max_upload_bytes=settings.max_upload_bytes,
+    )
+    return ModelList(models=infos, limits=limits)
+
+
+def _conditioning(ckpt: Checkpoint) -> Conditioning | None:
+    if ckpt.features is None:
+        return None
+    cfg = ckpt.config
+    return Conditioning(
+        kind=ckpt.features.kind,
+        channels=cfg.cond_channels,
+        hop=cfg.cond_hop,
+        lookahead_frames=cfg.lookahead_frames,
+        endpoint=ENDPOINTS[ckpt.features.kind],
     )

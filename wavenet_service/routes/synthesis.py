@@ -2,6 +2,7 @@
 
 Everything a client can get wrong is checked here, before the stream is queued; the response
 (:class:`wavenet_service.streaming.AudioResponse`) then sends the status with the first audio.
+:func:`open_stream` is shared with the upload routes (:mod:`.conditioned`).
 """
 
 from __future__ import annotations
@@ -10,14 +11,16 @@ import asyncio
 import secrets
 from typing import Annotated
 
+import numpy as np
 from fastapi import APIRouter, Query, Request
 
 from wavenet.errors import WavenetError
 from wavenet.generation.synthesis import num_samples
 from wavenet_service.deps import Serving, ServingDep
-from wavenet_service.engine import Job, Stream
+from wavenet_service.engine import Job, ModelEngine, Stream
 from wavenet_service.errors import ApiError
 from wavenet_service.schemas import ERRORS, SynthesisRequest
+from wavenet_service.settings import Settings
 from wavenet_service.streaming import AudioResponse
 from wavenet_service.wav import wav_header, wav_size
 
@@ -44,20 +47,53 @@ def start_stream(body: SynthesisRequest, request: Request, serving: Serving) -> 
     settings = serving.settings
     if body.seconds > settings.max_seconds:
         raise ApiError(422, f"seconds: Input should be less than or equal to {settings.max_seconds:g}")
-    if body.temperature > settings.max_temperature:
-        raise ApiError(422, f"temperature: Input should be less than or equal to {settings.max_temperature:g}")
+    check_temperature(body.temperature, settings)
     engine = serving.engines.pick(body.model)
-    try:
-        speaker = engine.checkpoint.speaker_id(body.speaker)
-    except WavenetError as err:
-        raise ApiError(422, f"speaker: {err}") from None
+    features = engine.checkpoint.features
+    if features is not None:
+        raise ApiError(
+            422, f"model: {engine.name} is conditioned on {features.kind} frames: {ENDPOINTS[features.kind]}"
+        )
+    speaker = speaker_id(engine, body.speaker)
     try:
         samples = num_samples(body.seconds, engine.sample_rate)
     except WavenetError as err:
         raise ApiError(422, f"seconds: {err}") from None
-    seed = body.seed if body.seed is not None else secrets.randbits(63)
+    return open_stream(engine, speaker, samples, body.temperature, body.seed, None, request, serving)
+
+
+ENDPOINTS = {"mel": "POST a recording to /vocode", "pianoroll": "POST a MIDI file to /render"}
+
+
+def check_temperature(temperature: float, settings: Settings) -> None:
+    if temperature > settings.max_temperature:
+        raise ApiError(422, f"temperature: Input should be less than or equal to {settings.max_temperature:g}")
+
+
+def speaker_id(engine: ModelEngine, speaker: int | str | None) -> int:
+    """The speaker by id or name; none given: the model's default ("any" where it has one)."""
+    if speaker is None:
+        return engine.checkpoint.default_speaker
+    try:
+        return engine.checkpoint.speaker_id(speaker)
+    except WavenetError as err:
+        raise ApiError(422, f"speaker: {err}") from None
+
+
+def open_stream(
+    engine: ModelEngine,
+    speaker: int,
+    samples: int,
+    temperature: float,
+    seed: int | None,
+    frames: np.ndarray | None,
+    request: Request,
+    serving: Serving,
+) -> AudioResponse:
+    """Queue a checked stream and answer with its WAV, which streams once the stream has a slot."""
+    seed = seed if seed is not None else secrets.randbits(63)
     release = serving.clients.acquire(request.client.host if request.client else "unknown")
-    stream = Stream(Job(speaker, samples, body.temperature, seed), asyncio.get_running_loop())
+    stream = Stream(Job(speaker, samples, temperature, seed, frames), asyncio.get_running_loop())
     try:
         engine.submit(stream)  # may raise QueueFull, ShuttingDown or ModelFailed: nothing has been sent yet
     except Exception:
@@ -74,7 +110,7 @@ def start_stream(body: SynthesisRequest, request: Request, serving: Serving) -> 
         wav_header(samples, engine.sample_rate),
         headers,
         model=engine.name,
-        client_timeout=settings.client_timeout,
+        client_timeout=serving.settings.client_timeout,
         metrics=serving.metrics,
         on_close=release,
     )

@@ -1,7 +1,19 @@
 import numpy as np
 import pytest
 
-from wavenet.evaluation.quality import frechet_distance, levels, log_mel, median_f0, voiced_share, yin_f0
+from wavenet.evaluation.quality import (
+    chroma,
+    chroma_similarity,
+    frechet_distance,
+    levels,
+    log_mel,
+    median_f0,
+    mel_distance_db,
+    onsets,
+    pitch_errors,
+    voiced_share,
+    yin_f0,
+)
 
 RATE = 16000
 
@@ -71,3 +83,39 @@ def test_log_mel_shape_skips_silence():
     audio = np.concatenate([harmonic(200, 0.5), np.zeros(RATE)])
     mel = log_mel(audio)
     assert mel.shape[1] == 64 and 40 < mel.shape[0] < 60
+
+
+def struck(f0: float, start: float, total: float = 2.0) -> np.ndarray:
+    """A decaying harmonic note starting at ``start`` seconds, like a plucked or struck string."""
+    t = np.arange(int(total * RATE)) / RATE
+    env = np.where(t >= start, np.exp(-(t - start) * 6), 0.0)
+    return 0.3 * env * sum(np.sin(2 * np.pi * k * f0 * t) / k for k in range(1, 5))
+
+
+def test_onsets_are_found_where_notes_start():
+    starts = [0.2, 0.55, 0.9, 1.3]
+    audio = sum(struck(f, s) for f, s in zip([262, 330, 392, 523], starts, strict=True))
+    found = onsets(audio)
+    assert len(found) == len(starts)
+    assert np.abs(found - np.asarray(starts)).max() < 0.03
+
+
+def test_pitch_errors_in_cents_and_voicing():
+    tone = harmonic(200.0, seconds=1.0)
+    assert pitch_errors(tone, tone) == (0.0, 0.0)
+    rmse, voicing = pitch_errors(tone, harmonic(200.0 * 2 ** (1 / 12), seconds=1.0))
+    assert abs(rmse - 100) < 5 and voicing == 0  # a semitone
+    noise = np.random.default_rng(0).standard_normal(RATE) * 0.3
+    rmse, voicing = pitch_errors(tone, noise)
+    assert voicing > 0.8
+
+
+def test_mel_distance_and_chroma():
+    tone = harmonic(440.0, seconds=1.0)
+    assert mel_distance_db(tone, tone) == 0.0
+    noise = np.random.default_rng(1).standard_normal(RATE) * 0.1
+    assert abs(mel_distance_db(noise, 2 * noise) - 20 * np.log10(2)) < 0.01  # 6 dB louder in every band
+    c = chroma(tone).mean(axis=0)
+    assert c.argmax() == 9  # A
+    assert chroma_similarity(tone, tone) > 0.999
+    assert chroma_similarity(tone, harmonic(440 * 2 ** (6 / 12), seconds=1.0)) < 0.5  # a tritone away

@@ -4,5 +4,7 @@
 |---------------|--------------------------------------------------------------------------------|
 | ``likelihood``| ``wavenet eval``: bits per sample over whole files, beside unigram and n-gram   |
 | ``ngram``     | the baselines: a μ-law unigram and an interpolated Kneser-Ney n-gram over codes |
-| ``quality``   | generated audio measured without ears: level, spectrum, pitch, Fréchet distance |
+| ``quality``   | generated audio measured without ears: level, spectrum, pitch, Fréchet distance; |
+|               | against a reference: F0 and voicing errors, log-mel distance, chroma, onsets    |
+| ``intelligibility`` | word error rate of a recogniser's transcript against a text               |
 """

@@ -55,15 +55,19 @@ def levels(audio: np.ndarray, sample_rate: int = 16000) -> Levels:
     return Levels(float(rms), float(1 - loud.mean()), float(np.median(centroid)), float(np.median(flatness)))
 
 
-def yin_f0(audio: np.ndarray, sample_rate: int = 16000, fmin: float = 60.0, fmax: float = 500.0,
-           threshold: float = 0.15) -> np.ndarray:  # fmt: skip
-    """F0 in Hz of every voiced frame (YIN's cumulative mean normalised difference, with parabolic refinement)."""
+def f0_track(audio: np.ndarray, sample_rate: int = 16000, fmin: float = 60.0, fmax: float = 500.0,
+             threshold: float = 0.15) -> np.ndarray:  # fmt: skip
+    """F0 in Hz of every frame (40 ms, 10 ms hop), NaN where a frame is quieter than -40 dBFS or unvoiced.
+
+    YIN's cumulative mean normalised difference (de Cheveigné & Kawahara 2002): the first lag whose
+    difference falls below ``threshold``, refined to its local minimum and by a parabola.
+    """
     f = frames(audio)
-    if len(f) == 0:
-        return np.zeros(0)
-    f = f[frame_db(f) > -40.0]
-    if len(f) == 0:
-        return np.zeros(0)
+    track = np.full(len(f), np.nan)
+    loud = np.flatnonzero(frame_db(f) > -40.0) if len(f) else np.zeros(0, dtype=int)
+    if len(loud) == 0:
+        return track
+    f = f[loud]
     f = f - f.mean(axis=1, keepdims=True)
     lag_min, lag_max = int(sample_rate / fmax), int(sample_rate / fmin)
     w = f.shape[1] - lag_max  # the integration window
@@ -76,8 +80,7 @@ def yin_f0(audio: np.ndarray, sample_rate: int = 16000, fmin: float = 60.0, fmax
     diff = e0[:, None] + shifted - 2 * acf  # d(tau) = sum (x_j - x_{j+tau})^2
     diff[:, 0] = 0
     cmnd = diff[:, 1:] * np.arange(1, lag_max + 1) / (np.cumsum(diff[:, 1:], axis=1) + 1e-12)
-    f0 = []
-    for row in cmnd:
+    for index, row in zip(loud, cmnd, strict=True):
         below = np.flatnonzero(row[lag_min - 1 :] < threshold)
         if len(below) == 0:
             continue
@@ -86,8 +89,15 @@ def yin_f0(audio: np.ndarray, sample_rate: int = 16000, fmin: float = 60.0, fmax
             tau += 1
         a, b, c = row[tau - 1], row[tau], row[min(tau + 1, len(row) - 1)]
         shift = 0.5 * (a - c) / (a - 2 * b + c) if (a - 2 * b + c) != 0 else 0.0
-        f0.append(sample_rate / (tau + 1 + shift))
-    return np.asarray(f0)
+        track[index] = sample_rate / (tau + 1 + shift)
+    return track
+
+
+def yin_f0(audio: np.ndarray, sample_rate: int = 16000, fmin: float = 60.0, fmax: float = 500.0,
+           threshold: float = 0.15) -> np.ndarray:  # fmt: skip
+    """F0 in Hz of every voiced frame (:func:`f0_track` without the unvoiced and silent ones)."""
+    track = f0_track(audio, sample_rate, fmin, fmax, threshold)
+    return track[np.isfinite(track)]
 
 
 def median_f0(audio: np.ndarray, sample_rate: int = 16000, threshold: float = 0.15) -> float:
@@ -131,3 +141,92 @@ def _psd_sqrt(m: np.ndarray) -> np.ndarray:
     """The symmetric square root of a covariance matrix (tiny negative eigenvalues from rounding read as 0)."""
     eig, vec = np.linalg.eigh(m)
     return (vec * np.sqrt(np.clip(eig, 0, None))) @ vec.T
+
+
+def pitch_errors(
+    reference: np.ndarray, test: np.ndarray, sample_rate: int = 16000, threshold: float = 0.15
+) -> tuple[float, float]:
+    """(F0 RMSE in cents over the frames voiced in both, share of frames whose voicing differs).
+
+    Frame by frame, over the shorter signal's frames; silent frames count as unvoiced. NaN RMSE
+    when no frame is voiced in both.
+    """
+    a, b = f0_track(reference, sample_rate, threshold=threshold), f0_track(test, sample_rate, threshold=threshold)
+    n = min(len(a), len(b))
+    a, b = a[:n], b[:n]
+    voiced_a, voiced_b = np.isfinite(a), np.isfinite(b)
+    both = voiced_a & voiced_b
+    cents = 1200 * np.log2(b[both] / a[both])
+    rmse = float(np.sqrt(np.mean(cents**2))) if both.any() else float("nan")
+    return rmse, float(np.mean(voiced_a != voiced_b)) if n else float("nan")
+
+
+def log_mel_db(audio: np.ndarray, sample_rate: int = 16000, n_mels: int = 80) -> np.ndarray:
+    """Log-mel magnitudes in dB of every frame (40 ms, 10 ms hop; floored at -100 dB): (frames, n_mels)."""
+    f = frames(audio)
+    magnitude = np.abs(np.fft.rfft(f * np.hanning(FRAME), axis=1))
+    mel = magnitude @ mel_filterbank(sample_rate, FRAME, n_mels).T
+    return 20 * np.log10(np.maximum(mel, 1e-5))
+
+
+def mel_distance_db(reference: np.ndarray, test: np.ndarray, sample_rate: int = 16000) -> float:
+    """Log-mel spectral distance in dB: the RMS over bands of the difference, averaged over frames.
+
+    Over the frames where either signal is louder than -50 dBFS (silence in both says nothing).
+    """
+    n = min(len(frames(reference)), len(frames(test)))
+    a, b = log_mel_db(reference, sample_rate)[:n], log_mel_db(test, sample_rate)[:n]
+    loud = (frame_db(frames(reference))[:n] > SILENCE_DB) | (frame_db(frames(test))[:n] > SILENCE_DB)
+    if not loud.any():
+        return 0.0
+    return float(np.mean(np.sqrt(np.mean((a[loud] - b[loud]) ** 2, axis=1))))
+
+
+def chroma(audio: np.ndarray, sample_rate: int = 16000, n_fft: int = 4096, hop: int = HOP) -> np.ndarray:
+    """Energy per pitch class (C = 0) of every frame, from 27.5 Hz to 4.2 kHz, each frame summing to 1 (or 0)."""
+    f = frames(audio, n_fft, hop)
+    power = np.abs(np.fft.rfft(f * np.hanning(n_fft), axis=1)) ** 2
+    freqs = np.fft.rfftfreq(n_fft, 1 / sample_rate)
+    band = (freqs >= 27.5) & (freqs <= 4200)
+    pitch_class = np.round(12 * np.log2(freqs[band] / 440.0) + 9).astype(int) % 12  # A = 9
+    out = np.zeros((len(f), 12))
+    for c in range(12):
+        out[:, c] = power[:, band][:, pitch_class == c].sum(axis=1)
+    total = out.sum(axis=1, keepdims=True)
+    return np.divide(out, total, out=np.zeros_like(out), where=total > 1e-10)
+
+
+def chroma_similarity(reference: np.ndarray, test: np.ndarray, sample_rate: int = 16000) -> float:
+    """Mean cosine similarity of the two chromagrams, over the frames where both sound."""
+    a, b = chroma(reference, sample_rate), chroma(test, sample_rate)
+    n = min(len(a), len(b))
+    a, b = a[:n], b[:n]
+    sounding = (a.sum(axis=1) > 0) & (b.sum(axis=1) > 0)
+    if not sounding.any():
+        return 0.0
+    num = (a[sounding] * b[sounding]).sum(axis=1)
+    den = np.linalg.norm(a[sounding], axis=1) * np.linalg.norm(b[sounding], axis=1)
+    return float(np.mean(num / den))
+
+
+def onsets(audio: np.ndarray, sample_rate: int = 16000, delta: float = 0.07, wait: float = 0.03) -> np.ndarray:
+    """Onset times in seconds: peaks of the log-mel spectral flux (Bello et al. 2005), as librosa picks them.
+
+    The flux (the summed positive change of log-mel bands between 10 ms frames) is scaled to a
+    maximum of 1 over the file; a frame is an onset where its flux is the largest within ±``wait``
+    and exceeds the mean within ±100 ms by ``delta``. The same detector runs on every rendering
+    compared, so its biases cancel.
+    """
+    mel = log_mel_db(audio, sample_rate) / 20  # log10 units
+    if len(mel) < 3:
+        return np.zeros(0)
+    flux = np.concatenate([[0.0], np.maximum(np.diff(mel, axis=0), 0).sum(axis=1)])
+    flux = flux / max(flux.max(), 1e-10)
+    near, around = max(1, round(wait * sample_rate / HOP)), round(0.1 * sample_rate / HOP)
+    peaks = []
+    for i in range(len(flux)):
+        lo, hi = max(0, i - near), min(len(flux), i + near + 1)
+        mean = flux[max(0, i - around) : i + around + 1].mean()
+        if flux[i] == flux[lo:hi].max() and flux[i] > mean + delta and (not peaks or i - peaks[-1] > near):
+            peaks.append(i)
+    return (np.asarray(peaks) * HOP + FRAME / 2) / sample_rate  # each frame's centre

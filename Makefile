@@ -60,7 +60,12 @@ quality-report: install
 		PYTHON=$(BIN)/python bash recipes/speech_offline/run.sh deps corpus manifest prepare
 	test -f work/piano_offline/data/dataset.json || \
 		PYTHON=$(BIN)/python bash recipes/piano_offline/run.sh deps corpus manifest prepare
+	test -f work/mel_vocoder/data/dataset.json || \
+		PYTHON=$(BIN)/python bash recipes/mel_vocoder/run.sh corpus manifest prepare
+	test -f work/midi_piano/data/dataset.json || \
+		PYTHON=$(BIN)/python bash recipes/midi_piano/run.sh corpus manifest prepare
 	$(BIN)/python docs/quality_report.py
+	$(BIN)/python docs/conditioned_report.py
 
 lint: install
 	$(BIN)/ruff check wavenet wavenet_service recipes tests bench docs

@@ -314,7 +314,12 @@ def main() -> None:
             "stages": meta.get("stages") or [{key: meta.get(key) for key in ("steps", "train_seconds")}],
         }
         results.append(report_model(name, ckpt_dir, ckpt, data, args.seconds, speakers, f0, args.ngram_seconds))
-    (DOCS / "QUALITY.md").write_text(markdown(results, cards), encoding="utf-8")
+    text = markdown(results, cards)
+    old = (DOCS / "QUALITY.md").read_text(encoding="utf-8") if (DOCS / "QUALITY.md").exists() else ""
+    marker = "<!-- conditioned models: docs/conditioned_report.py -->"
+    if marker in old:  # the conditioned models' section is docs/conditioned_report.py's: kept as it is
+        text += "\n" + old[old.index(marker) :]
+    (DOCS / "QUALITY.md").write_text(text, encoding="utf-8")
     (PICTURES / "report.json").write_text(json.dumps(results, indent=2, default=float) + "\n", encoding="utf-8")
     print(f"wrote {DOCS / 'QUALITY.md'}")
 

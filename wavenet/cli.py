@@ -181,6 +181,7 @@ def run_info(args: argparse.Namespace) -> int:
         "receptive_field_samples": cfg.receptive_field,
         "receptive_field_ms": round(cfg.receptive_field_ms, 3),
         "speakers": ckpt.speakers or {str(i): i for i in range(cfg.n_speakers)},
+        "features": ckpt.features.to_dict() if ckpt.features else None,
         "metadata": ckpt.metadata,
     }
     if args.json:
@@ -192,6 +193,12 @@ def run_info(args: argparse.Namespace) -> int:
     print(f"parameters: {summary['parameters']:,}")
     print(f"receptive field: {cfg.receptive_field} samples ({cfg.receptive_field_ms:.1f} ms at {cfg.sample_rate} Hz)")
     print(ckpt.describe_speakers())
+    if ckpt.features is not None:
+        f = ckpt.features
+        print(
+            f"reads {f.kind} frames: {f.channels} channels every {f.hop} samples "
+            f"({1000 * f.hop / cfg.sample_rate:g} ms), {cfg.lookahead_frames} frame(s) of lookahead"
+        )
     for key, value in ckpt.metadata.items():
         print(f"{key}: {value}")
     return 0

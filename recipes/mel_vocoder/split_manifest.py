@@ -46,7 +46,9 @@ def main() -> None:
         for u in utterances
     ]
     write_manifest(args.out, rows)
-    print(f"wrote {args.out}: {len(rows)} files; test: {len(chosen)} {TRANSCRIBED} prompts and the voices {', '.join(sorted(held_out))}")
+    print(
+        f"wrote {args.out}: {len(rows)} files; test: {len(chosen)} {TRANSCRIBED} prompts and the voices {', '.join(sorted(held_out))}"
+    )
 
 
 if __name__ == "__main__":

@@ -208,8 +208,9 @@ def run_generate(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from wavenet.generation.sampling import check_temperature
-    from wavenet.generation.synthesis import num_samples, write_wav
+    from wavenet.generation.synthesis import check_output, num_samples, write_wav
 
+    check_output(args.output)
     device = _device(args.device)
     ckpt = load_model(args.checkpoint, device)
     try:
@@ -233,8 +234,9 @@ def run_conditioned(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from wavenet.generation.sampling import check_temperature
-    from wavenet.generation.synthesis import input_frames, write_wav
+    from wavenet.generation.synthesis import check_output, input_frames, write_wav
 
+    check_output(args.output)
     ckpt = load_model(args.checkpoint, _device(args.device))
     if ckpt.features is None or ckpt.features.kind != args.kind:
         have = ckpt.features.kind if ckpt.features else "no"

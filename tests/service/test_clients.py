@@ -42,7 +42,7 @@ def fast(checkpoint_dir):
     """The native backend (a tiny model far faster than real time), one slot, small buffers, a short timeout."""
     env = {
         "WAVENET_BUFFER_SECONDS": "0.5",
-        "WAVENET_CLIENT_TIMEOUT": "3",
+        "WAVENET_CLIENT_TIMEOUT": "5",
         "WAVENET_SEND_BUFFER_BYTES": "4096",
         "WAVENET_QUEUE_SIZE": "4",
     }
@@ -61,7 +61,7 @@ def test_a_stalled_client_pauses_frees_its_slot_and_is_dropped(fast):
         # Its slot serves others meanwhile (one slot in all).
         other = httpx.post(f"{fast.url}/synthesize", json={"seconds": 2.0, "seed": 2}, timeout=10)
         assert other.status_code == 200 and len(other.content) == 44 + 2 * 32000
-        # Reading nothing for client_timeout (3 s), it is dropped; its stream and buffers are freed.
+        # Reading nothing for client_timeout (5 s), it is dropped; its stream and buffers are freed.
         waited = wait_for(lambda: fast.metric('wavenet_streams_total{model="tiny",outcome="stalled"}') == 1, 15)
         assert fast.metric("wavenet_paused_streams") == 0
         assert fast.metric("wavenet_buffered_audio_seconds") == 0
@@ -86,7 +86,7 @@ def test_per_stream_memory_is_bounded_whatever_clients_do(fast):
     clients = [open_stream(fast, {"seconds": 30, "seed": i}) for i in range(4)]
     most_paused = 0
     try:
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + 30
         while fast.metric('wavenet_streams_total{model="tiny",outcome="stalled"}') < before + 4:
             assert time.monotonic() < deadline, "the stalled clients were not dropped"
             active, paused = fast.metric("wavenet_active_streams"), fast.metric("wavenet_paused_streams")

@@ -109,6 +109,14 @@ def stream_pcm16(
     return chunks()
 
 
+def check_output(path: str | Path) -> Path:
+    """The output path, once its directory is known to exist: checked before anything is generated."""
+    path = Path(path)
+    if not path.parent.is_dir():
+        raise WavenetError(f"{path}: directory {path.parent} does not exist")
+    return path
+
+
 def write_wav(
     path: Path,
     checkpoint: Checkpoint,
@@ -121,9 +129,7 @@ def write_wav(
     frames: np.ndarray | None = None,
 ) -> None:
     """Write a mono 16-bit WAV of exactly ``samples`` samples; it appears under ``path`` only when complete."""
-    path = Path(path)
-    if not path.parent.is_dir():
-        raise WavenetError(f"{path}: directory {path.parent} does not exist")
+    path = check_output(path)
     pcm_chunks = stream_pcm16(checkpoint, samples, speaker, temperature, seed, backend, frames)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(fd)  # soundfile reopens it; the finished file gets a normal file's mode below

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # A mel vocoder on the offline speech corpus (speech_offline's, built here if missing).
 #   recipes/mel_vocoder/run.sh [deps] [corpus] [manifest] [prepare] [train] [eval] [generate]
+# GENERATE_FILES (default 4): how many test files the generate stage resynthesises.
 # The manifest holds out three whole voices and 60 transcribed en_US_f_Allison prompts as the test
 # split (split_manifest.py); generate resynthesises test files from their own mel frames.
 source "$(dirname "$0")/../common.sh"
@@ -24,7 +25,7 @@ stage_manifest() { $PYTHON "$recipe_dir/split_manifest.py" "$corpus" "$work/mani
 
 stage_generate() {
     mkdir -p "$work/samples"
-    for file in $(awk -F'\t' 'NR > 1 {print $1}' "$work/data/test.tsv" | head -n 4); do
+    for file in $(awk -F'\t' 'NR > 1 {print $1}' "$work/data/test.tsv" | head -n "${GENERATE_FILES:-4}"); do
         $WAVENET vocode "$work/model" "$file" -o "$work/samples/$(basename "$(dirname "$file")")-$(basename "$file")" --seed 1
     done
 }

@@ -2,6 +2,7 @@
 # MIDI to piano on the offline piano corpus (piano_offline's renders with their MIDI files; built
 # here if missing). 5% of the pieces, whole, are held out as the valid split.
 #   recipes/midi_piano/run.sh [deps] [corpus] [manifest] [prepare] [train] [eval] [generate]
+# GENERATE_FILES (default 4): how many valid files the generate stage renders.
 source "$(dirname "$0")/../common.sh"
 
 default_stages=(corpus manifest prepare train eval generate)
@@ -23,7 +24,7 @@ stage_manifest() { $WAVENET manifest dir "$corpus/piano" --speaker piano -o "$wo
 
 stage_generate() {
     mkdir -p "$work/samples"
-    for file in $(awk -F'\t' 'NR > 1 {print $1}' "$work/data/valid.tsv" | head -n 4); do
+    for file in $(awk -F'\t' 'NR > 1 {print $1}' "$work/data/valid.tsv" | head -n "${GENERATE_FILES:-4}"); do
         $WAVENET render "$work/model" "${file%.*}.mid" -o "$work/samples/$(basename "$file")" --seed 1
     done
 }

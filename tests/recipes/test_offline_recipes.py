@@ -1,13 +1,18 @@
-"""The offline recipes, every stage, building small versions of their corpora from Debian packages."""
+"""The offline recipes, every stage, building small versions of their corpora from Debian packages;
+the conditioned recipes (mel_vocoder, midi_piano) run on the corpus each builds."""
 
 import csv
+
+import soundfile as sf
 
 from tests.recipes.conftest import TINY, require_tools, run_recipe
 from wavenet.checkpoint import load_release
 from wavenet.data.dataset import PreparedData
 
+CONDITIONED = TINY + " data.crop_seconds=0.05"  # a crop spans whole frames (hop 200)
 
-def test_speech_offline_recipe(tmp_path):
+
+def test_speech_offline_and_mel_vocoder_recipes(tmp_path):
     require_tools("espeak-ng", "flite", "/usr/share/asterisk/sounds/en_US_f_Allison")
     work = tmp_path / "work"
     run_recipe(
@@ -30,8 +35,21 @@ def test_speech_offline_recipe(tmp_path):
     assert "CC BY-SA 3.0" in (work / "corpus" / "ATTRIBUTION.md").read_text()
     assert len(list((work / "samples").glob("*.wav"))) == 4
 
+    vocoder = tmp_path / "mel_vocoder"
+    run_recipe("mel_vocoder", vocoder, CORPUS=str(work / "corpus"), TRAIN_OVERRIDES=CONDITIONED, GENERATE_FILES="2")
+    data = PreparedData(vocoder / "data")
+    held_out = {name for name, sid in data.speakers.items() if sid in set(data.split("test").index[:, 2].tolist())}
+    assert {"asterisk-it_IT_m_Carlo", "mbrola-mb-us2", "flite-awb"} < held_out  # whole voices, and Allison's prompts
+    ckpt = load_release(vocoder / "model")
+    assert ckpt.features.kind == "mel" and ckpt.default_speaker == ckpt.speakers["any"]
+    samples = sorted((vocoder / "samples").glob("*.wav"))
+    assert len(samples) == 2
+    for sample in samples:  # each test file resynthesised: its length rounded up to a whole frame
+        made = len(sf.read(sample)[0])
+        assert made % 200 == 0 and made >= 200
 
-def test_piano_offline_recipe(tmp_path):
+
+def test_piano_offline_and_midi_piano_recipes(tmp_path):
     require_tools("fluidsynth", "/usr/share/sounds/sf2/FluidR3_GM.sf2")
     work = tmp_path / "work"
     run_recipe("piano_offline", work, MAX_HOURS="0.01", TRAIN_OVERRIDES=TINY, GENERATE_SECONDS="0.05")
@@ -40,3 +58,10 @@ def test_piano_offline_recipe(tmp_path):
     data = PreparedData(work / "data")
     assert data.speakers == {"piano": 0}
     assert (work / "samples" / "speaker-piano.wav").is_file()
+
+    piano = tmp_path / "midi_piano"  # its generate stage renders whole pieces: test_cli renders a short one
+    stages = ("corpus", "manifest", "prepare", "train", "eval")
+    run_recipe("midi_piano", piano, *stages, CORPUS=str(work / "corpus"), TRAIN_OVERRIDES=CONDITIONED)
+    ckpt = load_release(piano / "model")
+    assert ckpt.features.kind == "pianoroll" and ckpt.config.cond_channels == 264
+    assert "3-gram" in (piano / "eval.md").read_text()  # scored with each file's frames

@@ -39,7 +39,8 @@ def load_audio(path: Path | BinaryIO, options: AudioOptions, name: str | None = 
     try:
         audio, rate = sf.read(path, dtype="float32", always_2d=True)  # (T, channels)
     except (sf.LibsndfileError, RuntimeError, OSError, TypeError) as err:
-        raise WavenetError(f"{name}: not audio that soundfile can read ({err})") from None
+        why = getattr(err, "error_string", None) or err  # libsndfile's reason, without the file object's repr
+        raise WavenetError(f"{name}: not audio that soundfile can read ({why})") from None
     path = name
     if audio.shape[0] == 0:
         raise WavenetError(f"{path}: empty audio (no samples)")

@@ -27,15 +27,15 @@ from wavenet_service.streaming import AudioResponse
 router = APIRouter()
 
 UPLOAD = {"content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}}
+ROUTE = {  # what both routes declare: an upload in, streamed audio out
+    "status_code": 200,
+    "response_class": AudioResponse,
+    "responses": {**AUDIO, **ERRORS},
+    "openapi_extra": {"requestBody": UPLOAD},
+}
 
 
-@router.post(
-    "/vocode",
-    status_code=200,
-    response_class=AudioResponse,
-    responses={**AUDIO, **ERRORS},
-    openapi_extra={"requestBody": UPLOAD},
-)
+@router.post("/vocode", **ROUTE)
 async def vocode(
     params: Annotated[ConditionedRequest, Query()], request: Request, serving: ServingDep
 ) -> AudioResponse:
@@ -43,13 +43,7 @@ async def vocode(
     return await start_conditioned("mel", params, request, serving)
 
 
-@router.post(
-    "/render",
-    status_code=200,
-    response_class=AudioResponse,
-    responses={**AUDIO, **ERRORS},
-    openapi_extra={"requestBody": UPLOAD},
-)
+@router.post("/render", **ROUTE)
 async def render(
     params: Annotated[ConditionedRequest, Query()], request: Request, serving: ServingDep
 ) -> AudioResponse:

@@ -34,7 +34,7 @@ from wavenet.config import PRESETS, WaveNetConfig
 from wavenet.data.features import FeatureOptions
 from wavenet.errors import WavenetError
 from wavenet.files import atomic_write_bytes, atomic_write_text
-from wavenet.model import WaveNet
+from wavenet.model import WaveNet, state_shapes
 
 log = logging.getLogger(__name__)
 
@@ -128,8 +128,7 @@ def load_release(directory: Path, device: str | torch.device = "cpu") -> Checkpo
         if not path.is_file():
             raise WavenetError(f"{path}: missing (a release checkpoint holds {CONFIG} and {WEIGHTS})")
     config, speakers, metadata, features = _read_config(config_path)
-    with torch.device("meta"):  # shapes without memory
-        expected = {k: tuple(v.shape) for k, v in WaveNet(config).state_dict().items()}
+    expected = state_shapes(config)  # shapes without memory
     parameters = sum(math.prod(shape) for shape in expected.values())
     if parameters > MAX_PARAMETERS:
         raise WavenetError(

@@ -180,12 +180,21 @@ class ModelEngine:
         self._thread.start()
 
     def _warm_up(self) -> None:
-        """Compile, allocate and page in the weights before the first real request."""
+        """Compile, allocate and page in the weights before the first real request.
+
+        At every power of two of running streams up to the batch (and the batch itself): the
+        CUDA-graph backend captures one graph per such bucket, which would otherwise stall the
+        first request that reaches it.
+        """
         cfg, samples = self.checkpoint.config, min(self.chunk, 256)
         frames = np.zeros((-(-samples // cfg.cond_hop), cfg.cond_channels), np.float32) if cfg.conditioned else None
-        self.generator.reset(0, seed=0, frames=frames)
-        self.generator.generate(samples, active=1)
-        self.generator.release(0)
+        sizes = sorted({min(1 << i, self.max_batch) for i in range(self.max_batch.bit_length() + 1)})
+        for active in sizes:
+            for slot in range(active):
+                self.generator.reset(slot, seed=slot, frames=frames)
+            self.generator.generate(samples, active=active)
+            for slot in range(active):
+                self.generator.release(slot)
 
     def submit(self, stream: Stream) -> None:
         with self._cond:

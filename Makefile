@@ -4,6 +4,7 @@
 #   make demo    write demo.wav with the bundled speech model
 #   make bench   measure generation speed, every backend side by side
 #   make soak    mixed, partly hostile traffic against a live server (SOAK_SECONDS, default 300)
+#   make gpu-wheels  the wheelhouse bench/gpu_check.sh installs from on a GPU machine without network
 #
 # TORCH picks the PyTorch build. The default takes the CPU build of torch 2.13.0; on a CUDA
 # machine use e.g. `make test TORCH_INDEX=https://download.pytorch.org/whl/cu128`.
@@ -16,7 +17,7 @@ TORCH_INDEX ?=
 PYTEST_ARGS ?=
 SOAK_SECONDS ?= 300
 
-.PHONY: install test-deps test test-all serve demo bench soak quality-report lint clean
+.PHONY: install test-deps test test-all serve demo bench soak gpu-wheels quality-report lint clean
 
 install: $(VENV)/.installed
 
@@ -52,6 +53,20 @@ bench: install
 
 soak: install
 	$(BIN)/python bench/soak.py --duration $(SOAK_SECONDS)
+
+# What bench/gpu_check.sh needs beyond torch, triton and numpy (which a PyTorch machine has), for
+# CPython 3.10 to 3.13 on x86-64 Linux (the lent machine's Python is not known in advance), to carry
+# there: it has no network, and what travels is at most 64 MiB.
+GPU_WHEELS := soundfile safetensors tqdm pyyaml soxr fastapi uvicorn pydantic-settings \
+	prometheus-client mido pytest httpx
+gpu-wheels: install
+	for v in 3.10 3.11 3.12 3.13; do \
+		$(BIN)/python -m pip download --quiet --dest bench/gpu-wheels --only-binary=:all: \
+			--platform manylinux2014_x86_64 --platform manylinux_2_17_x86_64 --platform manylinux_2_28_x86_64 \
+			--python-version $$v --implementation cp $(GPU_WHEELS) || exit 1; \
+	done
+	rm -f bench/gpu-wheels/numpy-*.whl
+	du -sh bench/gpu-wheels
 
 # docs/QUALITY.md from the bundled models. The held-out audio and the baselines' training data
 # come from the offline recipes: their data is rebuilt from Debian packages (as root) when missing.

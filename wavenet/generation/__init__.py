@@ -8,6 +8,7 @@
 | ``cached``      | "Fast WaveNet" ring buffers in torch                                    |
 | ``native``      | the same in C (``_native.c``), float32 or half-float weights            |
 | ``cuda_graph``  | the same captured in CUDA graphs                                        |
+| ``fused``       | a whole chunk in one Triton kernel (``_fused_kernel``), on a GPU        |
 | ``registry``    | backends by name; ``auto`` picks the fastest for the device             |
 | ``synthesis``   | one stream of a checkpoint as PCM chunks or a WAV file                  |
 | ``bench``       | every backend's speed, measured side by side                            |

@@ -10,12 +10,17 @@ the same samples (up to each backend's stated numerical tolerance).
 | ``native``    | CPU    | the cached generation in C, a chunk per call, float32 weights   |
 | ``native-f16``| CPU    | the same with weights stored as half floats (arithmetic float32)|
 | ``cuda-graph``| CUDA   | the cached generation captured in CUDA graphs, replayed in blocks |
+| ``triton``    | CUDA   | a whole chunk in one Triton kernel launch, float32 weights      |
+| ``triton-f16``| CUDA   | the same with half-float weights and tensor-core products       |
+
+The Triton backends are offered on a GPU only once their self-check has passed there
+(:func:`wavenet.generation.fused.self_check`); otherwise ``auto`` takes ``cuda-graph``.
 """
 
 from __future__ import annotations
 
 from wavenet.errors import WavenetError
-from wavenet.generation import native
+from wavenet.generation import fused, native
 from wavenet.generation.cached import CachedGenerator
 from wavenet.generation.cuda_graph import GraphGenerator
 from wavenet.generation.naive import NaiveGenerator
@@ -24,7 +29,15 @@ from wavenet.model import WaveNet
 
 BACKENDS: dict[str, type[SlotGenerator]] = {
     g.name: g
-    for g in (NaiveGenerator, CachedGenerator, native.NativeGenerator, native.NativeHalfGenerator, GraphGenerator)
+    for g in (
+        NaiveGenerator,
+        CachedGenerator,
+        native.NativeGenerator,
+        native.NativeHalfGenerator,
+        GraphGenerator,
+        fused.FusedGenerator,
+        fused.FusedHalfGenerator,
+    )
 }
 
 
@@ -36,6 +49,8 @@ def available_backends(model: WaveNet) -> list[str]:
         names += [native.NativeGenerator.name, native.NativeHalfGenerator.name]
     if device.type == "cuda":
         names.append(GraphGenerator.name)
+        if fused.available() and fused.self_check(str(device)) is None:
+            names += [fused.FusedGenerator.name, fused.FusedHalfGenerator.name]
     return names
 
 

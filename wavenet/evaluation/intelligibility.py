@@ -9,17 +9,12 @@ from __future__ import annotations
 
 import re
 
-ONES = "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen seventeen eighteen nineteen".split()
-TENS = "twenty thirty forty fifty sixty seventy eighty ninety".split()
+from wavenet.text.normalize import cardinal, digits
 
 
 def spell_number(n: int) -> str:
     """0 to 99 in words; larger numbers digit by digit (as telephone prompts read them)."""
-    if n < 20:
-        return ONES[n]
-    if n < 100:
-        return TENS[n // 10 - 2] + ("" if n % 10 == 0 else " " + ONES[n % 10])
-    return " ".join(ONES[int(d)] for d in str(n))
+    return cardinal(n).replace("-", " ") if n < 100 else digits(str(n))
 
 
 def normalize_words(text: str) -> list[str]:

@@ -185,3 +185,44 @@ def test_bad_inputs_give_one_line(tmp_path, capsys, command, make_input, message
 def test_vocode_needs_a_vocoder(tmp_path, capsys, checkpoint):
     assert main(["vocode", str(checkpoint), str(tmp_path / "x.wav"), "-o", str(tmp_path / "o.wav")]) == 2
     assert "vocode needs a model conditioned on mel frames; it takes no frames" in capsys.readouterr().err
+
+
+def test_say_speaks_each_sentence_in_the_speakers_voice(tmp_path):
+    """A text-to-speech model (random weights): the frames of every sentence, timed by prosody."""
+    pytest.importorskip("espeakng_loader")
+    from wavenet.checkpoint import load_release
+    from wavenet.generation.synthesis import text_frames
+
+    tts = conditioned_release(tmp_path / "tts", "linguistic")
+    ckpt = load_release(tts)
+    sentences = text_frames(ckpt, "Hello there. Dr. Smith paid $12.50!", speaker=0)
+    assert len(sentences) == 2
+    frames = sum(len(f) for f in sentences)
+    assert (
+        main(["say", str(tts), "Hello there. Dr. Smith paid $12.50!", "-o", str(tmp_path / "o.wav"), "--seed", "1"])
+        == 0
+    )
+    assert sf.info(str(tmp_path / "o.wav")).frames == frames * 40
+    faster = sum(len(f) for f in text_frames(ckpt, "Hello there. Dr. Smith paid $12.50!", rate=2.0))
+    assert faster == pytest.approx(frames / 2, rel=0.1)
+
+
+@pytest.mark.parametrize(
+    ("text", "extra", "message"),
+    [
+        ("", [], "text: empty"),
+        ("?! ...", [], "text: nothing speakable in it"),
+        ("hello", ["--rate", "0"], "rate and pitch must be positive"),
+    ],
+)
+def test_say_errors_name_the_field(tmp_path, capsys, text, extra, message):
+    pytest.importorskip("espeakng_loader")
+    tts = conditioned_release(tmp_path / "tts", "linguistic")
+    code, error = in_process(capsys, "say", str(tts), text, "-o", str(tmp_path / "o.wav"), *extra)
+    assert code == 2 and message in error and len(error.splitlines()) == 1
+    assert not (tmp_path / "o.wav").exists()
+
+
+def test_say_needs_a_text_to_speech_model(tmp_path, capsys, checkpoint):
+    code, error = in_process(capsys, "say", str(checkpoint), "hello", "-o", str(tmp_path / "o.wav"))
+    assert code == 2 and "is not a text-to-speech model" in error

@@ -4,10 +4,11 @@
     wavenet generate CHECKPOINT -o OUT.wav [--speaker ID_OR_NAME] [--seconds S] [--temperature T] [--seed N]
     wavenet vocode CHECKPOINT IN.wav -o OUT.wav [--speaker ID_OR_NAME] [--temperature T] [--seed N]
     wavenet render CHECKPOINT SONG.mid -o OUT.wav [--temperature T] [--seed N]
+    wavenet say CHECKPOINT TEXT -o OUT.wav [--speaker ID_OR_NAME] [--rate R] [--pitch P] [--seed N]
     wavenet bench [--model ref20|CHECKPOINT[,...]] [--batch 1,16] [--seconds S] [--json OUT]
     wavenet manifest {vctk,maestro,dir} ROOT -o MANIFEST.tsv
     wavenet prepare MANIFEST OUT_DIR [--trim-silence] [--normalize] [--valid-fraction F] [--valid-speakers A,B]
-                    [--features mel|pianoroll] [--hop 200] [--n-mels 80]
+                    [--features mel|pianoroll|linguistic] [--hop 200] [--n-mels 80]
     wavenet train CONFIG [--resume] [dotted.key=value ...]
     wavenet export RUN_DIR OUT_DIR [--checkpoint best|latest|FILE]
     wavenet eval CHECKPOINT AUDIO... [--json] [--ngram-order N] [--baseline-data DIR_OR_MANIFEST]
@@ -27,6 +28,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from wavenet.checkpoint import load_model
@@ -90,6 +92,19 @@ def build_parser() -> argparse.ArgumentParser:
         conditioned.add_argument("--backend", default="auto", help="generation backend (default: the fastest)")
         conditioned.set_defaults(run=run_conditioned, kind=kind)
 
+    say = sub.add_parser("say", help="speak a text (a text-to-speech model)")
+    say.add_argument("checkpoint", metavar="CHECKPOINT", help="a checkpoint conditioned on linguistic frames")
+    say.add_argument("text", metavar="TEXT", help="what to say (English)")
+    say.add_argument("-o", "--output", required=True, type=Path, metavar="OUT.wav")
+    say.add_argument("--speaker", default="0", help="speaker id or name (default 0)")
+    say.add_argument("--rate", type=float, default=1.0, help="speaking rate: 2 is twice as fast (default 1)")
+    say.add_argument("--pitch", type=float, default=1.0, help="pitch: 2 is an octave higher (default 1)")
+    say.add_argument("--temperature", type=float, default=1.0, help="softmax temperature, > 0")
+    say.add_argument("--seed", type=int, default=None, help="random seed (default: a random one, printed)")
+    say.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
+    say.add_argument("--backend", default="auto", help="generation backend (default: the fastest)")
+    say.set_defaults(run=run_say)
+
     bench = sub.add_parser("bench", help="measure generation speed of every backend side by side")
     bench.add_argument(
         "--model", default="ref20", help="checkpoint directories or presets, comma-separated (default ref20)"
@@ -125,9 +140,10 @@ def build_parser() -> argparse.ArgumentParser:
     prep.add_argument("--workers", type=int, default=2)
     prep.add_argument(
         "--features",
-        choices=["mel", "pianoroll"],
+        choices=["mel", "pianoroll", "linguistic"],
         default=None,
-        help="also compute frames for a conditioned model: log-mel, or the piano roll of X.mid beside each X.wav",
+        help="also compute frames for a conditioned model: log-mel, the piano roll of X.mid beside each X.wav, "
+        "or linguistic frames of the text in X.txt (phones timed by alignment, the audio's F0)",
     )
     prep.add_argument("--hop", type=int, default=200, help="samples per frame (default 200: 12.5 ms at 16 kHz)")
     prep.add_argument("--n-mels", type=int, default=80, help="mel channels (default 80)")
@@ -255,6 +271,31 @@ def run_conditioned(args: argparse.Namespace) -> int:
         write_wav(args.output, ckpt, samples, speaker, args.temperature, args.seed, args.backend, bar.update, frames)
     rate = ckpt.config.sample_rate
     print(f"wrote {args.output}: {samples} samples ({samples / rate:g} s) from {len(frames)} frames, seed {args.seed}")
+    return 0
+
+
+def run_say(args: argparse.Namespace) -> int:
+    """Text through a text-to-speech model: its sentences' frames, one stream."""
+    from tqdm import tqdm
+
+    from wavenet.generation.sampling import check_temperature
+    from wavenet.generation.synthesis import check_output, text_frames, write_wav
+
+    check_output(args.output)
+    ckpt = load_model(args.checkpoint, _device(args.device))
+    speaker = ckpt.speaker_id(args.speaker)
+    check_temperature(args.temperature)
+    try:
+        frames = np.concatenate(text_frames(ckpt, args.text, speaker, args.rate, args.pitch))
+    except WavenetError as err:
+        raise WavenetError(f"{args.checkpoint}: {err}") from None
+    samples = len(frames) * ckpt.config.cond_hop
+    if args.seed is None:
+        args.seed = secrets.randbits(31)
+    with tqdm(total=samples, unit="sample", unit_scale=True, desc="say", file=sys.stderr) as bar:
+        write_wav(args.output, ckpt, samples, speaker, args.temperature, args.seed, args.backend, bar.update, frames)
+    rate = ckpt.config.sample_rate
+    print(f"wrote {args.output}: {samples} samples ({samples / rate:g} s), speaker {speaker}, seed {args.seed}")
     return 0
 
 

@@ -1,4 +1,4 @@
-"""Feature frames that a locally conditioned model reads: a log-mel spectrogram, or a piano roll.
+"""Feature frames that a locally conditioned model reads: a log-mel spectrogram, a piano roll, or linguistic frames.
 
 Both give one frame every ``hop`` samples, frame i describing the audio around sample i × hop,
 and ``ceil(samples / hop)`` frames for a file of ``samples`` samples; the model then generates
@@ -11,6 +11,10 @@ and ``ceil(samples / hop)`` frames for a file of ``samples`` samples; the model 
   of that key starts within half a frame of the frame's time), sustain (a note of it sounds at
   that time) and velocity (the sounding note's velocity / 127). Read from a MIDI file with mido;
   the sustain pedal is not read.
+- **linguistic** (text to speech): phones with their neighbours, position, stress and boundaries,
+  log F0 and voicing (:mod:`wavenet.text.linguistic`). The text is read from X.txt beside each
+  audio file X, its phones are timed by aligning espeak-ng's reading of it to the audio
+  (:mod:`wavenet.text.align`), and F0 is the audio's own (YIN).
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ import torch
 
 from wavenet.errors import WavenetError
 
-KINDS = ("mel", "pianoroll")
+KINDS = ("mel", "pianoroll", "linguistic")
 LOWEST_KEY, KEYS = 21, 88  # MIDI notes 21 (A0) to 108 (C8)
 
 
@@ -49,6 +53,10 @@ class FeatureOptions:
 
     @property
     def channels(self) -> int:
+        if self.kind == "linguistic":
+            from wavenet.text.linguistic import CHANNELS
+
+            return CHANNELS
         return self.n_mels if self.kind == "mel" else 3 * KEYS
 
     def to_dict(self) -> dict:
@@ -177,8 +185,30 @@ def features_for(
     if options.kind == "mel":
         return log_mel(audio, sample_rate, options)
     if audio_path is None:
-        raise WavenetError("pianoroll features need the audio file's path, to find its MIDI file")
+        raise WavenetError(f"{options.kind} features need the audio file's path, to find the file beside it")
+    if options.kind == "linguistic":
+        return linguistic_frames(audio, sample_rate, options, Path(audio_path).with_suffix(".txt"))
     notes = read_midi(midi_beside(audio_path))
     if not notes:
         raise WavenetError(f"{midi_beside(audio_path)}: the MIDI file has no notes")
     return piano_roll(notes, options.frames_for(len(audio)), sample_rate, options.hop)
+
+
+def linguistic_frames(audio: np.ndarray, sample_rate: int, options: FeatureOptions, text_path: Path) -> np.ndarray:
+    """The linguistic frames of a recording of the text in ``text_path``: phones timed by alignment, its F0."""
+    from wavenet.text import align, espeak, linguistic, normalize
+
+    try:
+        text = normalize.normalize(text_path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as err:
+        raise WavenetError(
+            f"{text_path}: unreadable (linguistic features read the text beside each audio file): {err}"
+        ) from None
+    if not text:
+        raise WavenetError(f"{text_path}: nothing speakable in it")
+    n = options.frames_for(len(audio))
+    segments = align.align(audio, sample_rate, text)
+    phones = linguistic.timed_phones(espeak.phonemize(text), segments)
+    return linguistic.frames(
+        phones, n, options.hop, sample_rate, linguistic.f0_at_frames(audio, sample_rate, n, options.hop)
+    )

@@ -1,8 +1,8 @@
 """Turning a checkpoint into audio: one stream, written or yielded chunk by chunk.
 
 A conditioned checkpoint takes its frames from an input file (:func:`input_frames`): a recording,
-whose log-mel frames a vocoder resynthesises, or a MIDI file, whose piano roll it renders. Its
-stream is then ``frames × hop`` samples long.
+whose log-mel frames a vocoder resynthesises, or a MIDI file, whose piano roll it renders; or, for
+text to speech, from text (:func:`text_frames`). Its stream is then ``frames × hop`` samples long.
 """
 
 from __future__ import annotations
@@ -73,6 +73,43 @@ def input_frames(
     seconds = max(n.end for n in notes) + MIDI_TAIL_SECONDS
     _check_length(name, seconds, max_seconds)
     return piano_roll(notes, features.frames_for(round(seconds * rate)), rate, features.hop)
+
+
+def text_frames(
+    checkpoint: Checkpoint,
+    text: str,
+    speaker: int = 0,
+    rate: float = 1.0,
+    pitch: float = 1.0,
+    max_chars: int | None = None,
+) -> list[np.ndarray]:
+    """A text-to-speech checkpoint's frames for ``text``, sentence by sentence: [(frames, channels), ...].
+
+    The text is cut into sentences and each is normalised (:mod:`wavenet.text.normalize`), timed
+    and given a melody in the speaker's voice (:mod:`wavenet.text.prosody`; the voice the
+    checkpoint measured for that speaker, else espeak-ng's own). Text that is empty, holds
+    nothing speakable or is longer than ``max_chars`` is a WavenetError naming ``text``.
+    """
+    from wavenet.text.normalize import normalize, sentences
+    from wavenet.text.prosody import Voice, plan
+
+    features = checkpoint.features
+    if features is None or features.kind != "linguistic":
+        raise WavenetError(f"{checkpoint.name} is not a text-to-speech model: it takes no text")
+    if not text.strip():
+        raise WavenetError("text: empty")
+    if max_chars is not None and len(text) > max_chars:
+        raise WavenetError(f"text: {len(text):,} characters, more than the {max_chars:,} allowed")
+    if not (rate > 0 and pitch > 0):
+        raise WavenetError(f"rate and pitch must be positive, got {rate} and {pitch}")
+    names = {i: name for name, i in checkpoint.speakers.items()}
+    voices = checkpoint.metadata.get("prosody") or {}
+    voice = Voice.from_dict(voices[names[speaker]]) if names.get(speaker) in voices else Voice()
+    rate_hz = checkpoint.config.sample_rate
+    out = [plan(t, voice, features.hop, rate_hz, rate, pitch).frames for t in map(normalize, sentences(text)) if t]
+    if not out:
+        raise WavenetError("text: nothing speakable in it")
+    return out
 
 
 def _check_length(name: str, seconds: float, max_seconds: float | None) -> None:

@@ -316,18 +316,20 @@ class ModelEngine:
 
     def _step(self) -> None:
         active = len(self._slots)
+        # No stream is asked for more than it has left: a conditioned stream's frames end there.
+        n = min(self.chunk, min(stream.remaining for stream in self._slots))
         start = time.perf_counter()
-        codes = self.generator.generate(self.chunk, active=active)  # (active, chunk)
+        codes = self.generator.generate(n, active=active)  # (active, n)
         elapsed = time.perf_counter() - start
-        self._speed = self.chunk / elapsed
-        self.metrics.samples_generated.labels(self.name).inc(active * self.chunk)
-        self.metrics.generation_speed.labels(self.name).set(active * self.chunk / elapsed)
+        self._speed = n / elapsed
+        self.metrics.samples_generated.labels(self.name).inc(active * n)
+        self.metrics.generation_speed.labels(self.name).set(active * n / elapsed)
         self.metrics.real_time_factor.labels(self.name).set(self._speed / self.sample_rate)
         finished = []
         for slot, stream in enumerate(self._slots):
             if stream.cancelled.is_set():  # dropped at the next schedule
                 continue
-            take = min(self.chunk, stream.remaining)
+            take = min(n, stream.remaining)
             if stream.produced == 0:
                 self.metrics.time_to_first_byte.labels(self.name).observe(time.perf_counter() - stream.submitted)
             stream.push(pcm_bytes(codes[slot, :take], self.checkpoint.config.mu))

@@ -64,6 +64,7 @@ def test_vocode_streams_frames_times_hop_samples_reproducibly(client):
     a = client.post("/vocode?model=vocoder&seed=4", content=body)
     assert a.status_code == 200 and a.headers["content-type"] == "audio/wav"
     assert frames_of(a) == 92 * 40 and a.headers["content-length"] == str(44 + 2 * 92 * 40)
+    assert len(a.content) == 44 + 2 * 92 * 40  # every sample sent, the last chunk a short one
     b = client.post("/vocode?model=vocoder&seed=4&speaker=ann", content=body)
     assert b.content != a.content  # another speaker than the default ("any")
     assert client.post("/vocode?model=vocoder&seed=4", content=body).content == a.content
@@ -73,6 +74,7 @@ def test_render_streams_the_midi_and_its_tail(client, tmp_path):
     body = midi_bytes(tmp_path, [(60, 0.0, 0.2, 90), (64, 0.1, 0.5, 60)])
     response = client.post("/render?model=piano&seed=1", content=body)
     assert response.status_code == 200 and frames_of(response) == 600 * 40  # 0.5 s + 1 s of tail, 600 frames
+    assert len(response.content) == 44 + 2 * 600 * 40
 
 
 @pytest.mark.parametrize(

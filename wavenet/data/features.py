@@ -208,7 +208,10 @@ def linguistic_frames(audio: np.ndarray, sample_rate: int, options: FeatureOptio
         raise WavenetError(f"{text_path}: nothing speakable in it")
     n = options.frames_for(len(audio))
     segments = align.align(audio, sample_rate, text)
-    phones = linguistic.timed_phones(espeak.phonemize(text), segments)
+    try:
+        phones = linguistic.timed_phones(espeak.phonemize(text), segments)
+    except ValueError as err:
+        raise WavenetError(f"{text_path}: {err}") from None
     return linguistic.frames(
         phones, n, options.hop, sample_rate, linguistic.f0_at_frames(audio, sample_rate, n, options.hop)
     )

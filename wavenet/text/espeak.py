@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ctypes
 import re
+import tempfile
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -95,10 +96,12 @@ class _Library:
         self.lib = ctypes.CDLL(espeakng_loader.get_library_path())
         self.lib.espeak_Initialize.restype = ctypes.c_int
         self.lib.espeak_TextToPhonemes.restype = ctypes.c_char_p
-        data = str(Path(espeakng_loader.get_data_path()).parent).encode()  # the folder holding espeak-ng-data
-        self.sample_rate = self.lib.espeak_Initialize(AUDIO_OUTPUT_SYNCHRONOUS, 0, data, PHONEME_EVENTS | DONT_EXIT)
+        self.data = Path(espeakng_loader.get_data_path())
+        home = str(self.data.parent).encode()  # the folder holding espeak-ng-data
+        self.sample_rate = self.lib.espeak_Initialize(AUDIO_OUTPUT_SYNCHRONOUS, 0, home, PHONEME_EVENTS | DONT_EXIT)
         if self.sample_rate <= 0:
-            raise WavenetError(f"espeak-ng could not start (its data: {data.decode()})")
+            raise WavenetError(f"espeak-ng could not start (its data: {self.data})")
+        self.scratch = tempfile.TemporaryDirectory(prefix="wavenet-espeak-")  # steady voice files
         self.lock = threading.Lock()
         self.voice = ""
         self._chunks: list[np.ndarray] = []
@@ -127,10 +130,28 @@ class _Library:
         return audio, self._events
 
     def set_voice(self, voice: str) -> None:
-        if voice != self.voice:
-            if self.lib.espeak_SetVoiceByName(voice.encode()) != 0:
-                raise WavenetError(f"espeak-ng has no voice {voice!r}")
-            self.voice = voice
+        """Select a voice. A plain language voice ("en-us") is loaded without flutter, espeak-ng's
+        pitch jitter, whose phase runs on from one reading to the next and would make every reading
+        of a text slightly different (about 1 ms in phone times); variants ("en-us+f3") keep theirs."""
+        if voice == self.voice:
+            return
+        if "+" not in voice and (steady := self._steady(voice)) is not None:
+            status = self.lib.espeak_SetVoiceByFile(str(steady).encode())
+        else:
+            status = self.lib.espeak_SetVoiceByName(voice.encode())
+        if status != 0:
+            raise WavenetError(f"espeak-ng has no voice {voice!r}")
+        self.voice = voice
+
+    def _steady(self, voice: str) -> Path | None:
+        """A copy of the language voice's file with flutter off, written once; None if there is no such file."""
+        found = [p for p in (self.data / "lang").rglob("*") if p.is_file() and p.name.lower() == voice.lower()]
+        if not found:
+            return None
+        path = Path(self.scratch.name) / voice
+        if not path.exists():
+            path.write_text(found[0].read_text(encoding="utf-8") + "\nflutter 0\n", encoding="utf-8")
+        return path
 
     def to_phonemes(self, text: str) -> str:
         """espeak-ng's phonemes for the text: words separated by spaces, phonemes by underscores."""

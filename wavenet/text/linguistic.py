@@ -11,6 +11,7 @@ synthesis both come from a prosody model. One function, :func:`frames`, makes th
 
 from __future__ import annotations
 
+import difflib
 import math
 from dataclasses import dataclass
 
@@ -50,28 +51,46 @@ class TimedPhone:
 
 
 def timed_phones(clauses: list[Clause], segments: list[Segment]) -> list[TimedPhone]:
-    """The phones of ``clauses`` (:func:`~wavenet.text.espeak.phonemize`) with the times of ``segments``.
+    """The phones of ``segments`` (an alignment's, or a prosody plan's) with the marks of ``clauses``.
 
-    ``segments`` hold the same phones in the same order, with pauses between them (an alignment
-    or a prosody model's timings); pauses keep no word or clause marks.
+    ``segments`` hold the phones espeak-ng spoke, with pauses between them; ``clauses``
+    (:func:`~wavenet.text.espeak.phonemize`) the same phones with word and clause marks. The two
+    can differ in a few phones where clauses meet (espeak-ng reads clauses one by one in
+    phonemize, all at once when it speaks: "it. it's" may flap a t): phones are matched in
+    order, and an unmatched phone keeps no marks. Pauses keep none either.
     """
     marked = []
     for clause in clauses:
         for w, word in enumerate(clause.words):
             for p, phone in enumerate(word):
                 marked.append((phone, p == 0, p == len(word) - 1, w == len(clause.words) - 1, clause.end == "?"))
-    spoken = [s for s in segments if s.phone != PAUSE]
-    if [s.phone for s in spoken] != [m[0].name for m in marked]:
+    spoken = [s.phone for s in segments if s.phone != PAUSE]
+    match = _match(spoken, [m[0].name for m in marked])
+    if sum(m is not None for m in match) < 0.8 * max(len(spoken), len(marked)):
         raise ValueError("the segments' phones are not the clauses' phones")
     out, k = [], 0
     for s in segments:
         if s.phone == PAUSE:
             out.append(TimedPhone(PAUSE, s.start, s.end))
             continue
-        phone, first, last, final, question = marked[k]
-        out.append(TimedPhone(s.phone, s.start, s.end, phone.stress, first, last, final, question))
+        if match[k] is None:
+            out.append(TimedPhone(s.phone, s.start, s.end))
+        else:
+            phone, first, last, final, question = marked[match[k]]
+            out.append(TimedPhone(s.phone, s.start, s.end, phone.stress, first, last, final, question))
         k += 1
     return out
+
+
+def _match(a: list[str], b: list[str]) -> list[int | None]:
+    """For each item of a, the index of its counterpart in b: position by position where the lengths agree."""
+    if len(a) == len(b):
+        return list(range(len(a)))
+    match: list[int | None] = [None] * len(a)
+    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
+        if tag in ("equal", "replace") and i2 - i1 == j2 - j1:
+            match[i1:i2] = range(j1, j2)
+    return match
 
 
 def frames(phones: list[TimedPhone], n_frames: int, hop: int, sample_rate: int,

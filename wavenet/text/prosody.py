@@ -10,6 +10,7 @@ adjust the result (2.0: twice as fast; twice as high).
 
 from __future__ import annotations
 
+import functools
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -88,6 +89,14 @@ def measure_voice(recordings: list[tuple[np.ndarray, int, str]]) -> Voice:
     return Voice(theirs / ours, float(a.mean()), float(a.std()) or 0.25, float(b.mean()), float(b.std()) or 0.25)
 
 
+@functools.lru_cache(maxsize=4096)
+def _reading(text: str) -> Rendering:
+    """espeak-ng's reading of a sentence, kept: its phone times are the same from one reading to the next,
+    but its waveform, hence its F0 track, can differ by a fraction of a cent. Kept readings (and F0
+    rounded to whole cents) make the same text give the same frames, so a seed gives the same audio."""
+    return render(text)
+
+
 @dataclass(frozen=True)
 class Plan:
     """What a sentence will sound like: frames for the model, and the timings they came from."""
@@ -102,13 +111,14 @@ def plan(text: str, voice: Voice, hop: int, sample_rate: int, rate: float = 1.0,
     """The linguistic frames of normalised ``text`` in ``voice``, ``rate`` times as fast, ``pitch`` times as high."""
     if not (rate > 0 and pitch > 0):
         raise WavenetError("rate and pitch must be positive")
-    reference = reference or render(text)
+    reference = reference or _reading(text)
     scale = voice.tempo / rate
     segments = [Segment(p, s * scale, e * scale) for p, s, e in reference.segments()]
     n = max(1, int(np.ceil(segments[-1].end * sample_rate / hop))) if segments else 1
     track = log_f0(reference.audio, reference.sample_rate)  # espeak-ng's, every 10 ms of its own time
     at = np.clip(np.round((np.arange(n) * hop / sample_rate / scale * 100) - 2).astype(int), 0, len(track) - 1)
     contour = track[at] if len(track) else np.full(n, np.nan)
+    contour = np.round(contour * 1200) / 1200  # whole cents: see _reading
     moved = voice.f0_mean + (contour - voice.espeak_f0_mean) * (voice.f0_std / voice.espeak_f0_std)
     f0 = F0_REFERENCE * 2.0 ** (moved + np.log2(pitch))
     phones = timed_phones(phonemize(text), segments)

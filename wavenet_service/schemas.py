@@ -16,7 +16,16 @@ class SynthesisRequest(BaseModel):
 
     model: Annotated[str | None, Field(description="model name; optional when one model is served")] = None
     speaker: Annotated[int | str, Field(description="speaker id or name (see GET /models)")] = 0
-    seconds: Annotated[float, Field(gt=0, description="audio length, at most the server's max_seconds")]
+    seconds: Annotated[
+        float | None,
+        Field(gt=0, description="audio length, at most the server's max_seconds; for models without text"),
+    ] = None
+    text: Annotated[
+        str | None,
+        Field(description="what a text-to-speech model says (English), at most the server's max_text_chars"),
+    ] = None
+    rate: Annotated[float, Field(gt=0, le=4, description="speaking rate of text: 2 is twice as fast")] = 1.0
+    pitch: Annotated[float, Field(gt=0, le=4, description="pitch of text: 2 is an octave higher")] = 1.0
     temperature: Annotated[
         float,
         Field(
@@ -34,7 +43,10 @@ class Speaker(BaseModel):
 
 
 class Conditioning(BaseModel):
-    kind: str = Field(description="mel (a vocoder: POST a recording to /vocode) or pianoroll (POST MIDI to /render)")
+    kind: str = Field(
+        description="mel (a vocoder: POST a recording to /vocode), pianoroll (POST MIDI to /render) or "
+        "linguistic (text to speech: POST text to /synthesize)"
+    )
     channels: int
     hop: int = Field(description="samples per frame; a stream is frames × hop samples long")
     lookahead_frames: int = Field(description="frames past a sample's own that generating it reads")
@@ -67,6 +79,7 @@ class ModelInfo(BaseModel):
 
 class Limits(BaseModel):
     max_seconds: float = Field(description="longest audio one request may ask for, or upload")
+    max_text_chars: int = Field(description="longest text one request may ask to be spoken")
     max_temperature: float
     max_upload_bytes: int
 

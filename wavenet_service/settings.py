@@ -28,6 +28,7 @@ class Settings(BaseSettings):
     queue_size: int = Field(64, ge=0, description="streams waiting or paused beyond max_batch before answering 429")
     chunk_seconds: float = Field(0.1, gt=0, le=2.0, description="audio per streamed chunk")
     max_seconds: float = Field(60.0, gt=0, description="longest audio one request may ask for")
+    max_text_chars: int = Field(1000, ge=1, description="longest text one request may ask to be spoken")
     max_temperature: float = Field(2.0, gt=0)
     max_body_bytes: int = Field(4096, ge=256, description="larger request bodies get 413 (uploads: max_upload_bytes)")
     max_upload_bytes: int = Field(

@@ -8,7 +8,7 @@ from wavenet.checkpoint import Checkpoint
 from wavenet_service.deps import EnginesDep, SettingsDep
 from wavenet_service.schemas import ERRORS, Conditioning, Limits, ModelInfo, ModelList, Speaker
 
-ENDPOINTS = {"mel": "/vocode", "pianoroll": "/render"}
+ENDPOINTS = {"mel": "/vocode", "pianoroll": "/render", "linguistic": "/synthesize"}
 
 router = APIRouter()
 
@@ -34,6 +34,7 @@ async def models(engines: EnginesDep, settings: SettingsDep) -> ModelList:
         )
     limits = Limits(
         max_seconds=settings.max_seconds,
+        max_text_chars=settings.max_text_chars,
         max_temperature=settings.max_temperature,
         max_upload_bytes=settings.max_upload_bytes,
     )

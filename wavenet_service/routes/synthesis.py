@@ -15,7 +15,7 @@ import numpy as np
 from fastapi import APIRouter, Query, Request
 
 from wavenet.errors import WavenetError
-from wavenet.generation.synthesis import num_samples
+from wavenet.generation.synthesis import num_samples, text_frames
 from wavenet_service.deps import Serving, ServingDep
 from wavenet_service.engine import Job, ModelEngine, Stream
 from wavenet_service.errors import ApiError
@@ -31,8 +31,8 @@ AUDIO = {200: {"content": {"audio/wav": {}}, "description": "16-bit PCM mono WAV
 
 @router.post("/synthesize", status_code=200, response_class=AudioResponse, responses={**AUDIO, **ERRORS})
 async def synthesize(body: SynthesisRequest, request: Request, serving: ServingDep) -> AudioResponse:
-    """Generate audio; the WAV streams while it is generated, its header carrying the exact final size."""
-    return start_stream(body, request, serving)
+    """Generate audio (``seconds`` of it, or ``text`` spoken); the WAV streams while it is generated."""
+    return await start_stream(body, request, serving)
 
 
 @router.get("/synthesize", status_code=200, response_class=AudioResponse, responses={**AUDIO, **ERRORS})
@@ -40,26 +40,58 @@ async def synthesize_get(
     params: Annotated[SynthesisRequest, Query()], request: Request, serving: ServingDep
 ) -> AudioResponse:
     """The same as POST, with query parameters, for audio elements and download links."""
-    return start_stream(params, request, serving)
+    return await start_stream(params, request, serving)
 
 
-def start_stream(body: SynthesisRequest, request: Request, serving: Serving) -> AudioResponse:
+async def start_stream(body: SynthesisRequest, request: Request, serving: Serving) -> AudioResponse:
     settings = serving.settings
-    if body.seconds > settings.max_seconds:
-        raise ApiError(422, f"seconds: Input should be less than or equal to {settings.max_seconds:g}")
     check_temperature(body.temperature, settings)
     engine = serving.engines.pick(body.model)
     features = engine.checkpoint.features
-    if features is not None:
+    speaks = features is not None and features.kind == "linguistic"
+    if body.text is not None and not speaks:
+        raise ApiError(422, f"text: model {engine.name} does not speak text (it makes {_what(features)})")
+    if features is not None and not speaks:
         raise ApiError(
             422, f"model: {engine.name} is conditioned on {features.kind} frames: {ENDPOINTS[features.kind]}"
         )
     speaker = speaker_id(engine, body.speaker)
+    if speaks:
+        if body.text is None:
+            raise ApiError(422, f"text: Field required (model {engine.name} speaks text)")
+        frames = await spoken_frames(engine, body, speaker, settings)
+        return open_stream(
+            engine, speaker, len(frames) * features.hop, body.temperature, body.seed, frames, request, serving
+        )
+    if body.seconds is None:
+        raise ApiError(422, "seconds: Field required")
+    if body.seconds > settings.max_seconds:
+        raise ApiError(422, f"seconds: Input should be less than or equal to {settings.max_seconds:g}")
     try:
         samples = num_samples(body.seconds, engine.sample_rate)
     except WavenetError as err:
         raise ApiError(422, f"seconds: {err}") from None
     return open_stream(engine, speaker, samples, body.temperature, body.seed, None, request, serving)
+
+
+async def spoken_frames(engine: ModelEngine, body: SynthesisRequest, speaker: int, settings: Settings) -> np.ndarray:
+    """The frames of every sentence of the text, planned off the event loop (espeak-ng, F0 tracking)."""
+    try:
+        sentences = await asyncio.to_thread(
+            text_frames, engine.checkpoint, body.text, speaker, body.rate, body.pitch, settings.max_text_chars
+        )
+    except WavenetError as err:
+        message = str(err)
+        raise ApiError(422, message if message.startswith(("text:", "rate")) else f"text: {message}") from None
+    frames = np.concatenate(sentences)
+    seconds = len(frames) * engine.checkpoint.features.hop / engine.sample_rate
+    if seconds > settings.max_seconds:
+        raise ApiError(422, f"text: spoken it lasts {seconds:.1f} s, more than the {settings.max_seconds:g} s allowed")
+    return frames
+
+
+def _what(features) -> str:
+    return "audio of a given length" if features is None else f"audio from {features.kind} frames"
 
 
 ENDPOINTS = {"mel": "POST a recording to /vocode", "pianoroll": "POST a MIDI file to /render"}

@@ -1,0 +1,73 @@
+"""Text to speech through the ASGI app: POST and GET /synthesize with text stream each sentence spoken."""
+
+import io
+import wave
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.conftest import conditioned_release
+from wavenet.checkpoint import load_release
+from wavenet.generation.synthesis import text_frames
+from wavenet_service.app import create_app
+from wavenet_service.settings import Settings
+
+pytest.importorskip("espeakng_loader")
+
+
+@pytest.fixture(scope="module")
+def tts(tmp_path_factory):
+    return load_release(conditioned_release(tmp_path_factory.mktemp("tts") / "tts", "linguistic"))
+
+
+@pytest.fixture(scope="module")
+def client(tts, checkpoint):
+    settings = Settings(max_seconds=4.0, max_text_chars=200)
+    with TestClient(create_app(settings, [checkpoint, tts])) as client:
+        yield client
+
+
+def samples_of(response) -> int:
+    with wave.open(io.BytesIO(response.content)) as w:
+        return w.getnframes()
+
+
+def test_text_is_spoken_sentence_by_sentence(client, tts):
+    text = "Hello there. Dr. Smith paid $12.50!"
+    response = client.post("/synthesize", json={"model": "tts", "text": text, "speaker": "ann", "seed": 4})
+    assert response.status_code == 200 and response.headers["content-type"] == "audio/wav"
+    expected = sum(len(f) for f in text_frames(tts, text, speaker=0)) * 40
+    assert samples_of(response) == expected == int(response.headers["content-length"]) // 2 - 22
+    again = client.get("/synthesize", params={"model": "tts", "text": text, "speaker": "ann", "seed": 4})
+    assert again.content == response.content  # the GET form, for audio elements
+    fast = client.post("/synthesize", json={"model": "tts", "text": text, "rate": 2, "pitch": 1.5, "seed": 4})
+    assert samples_of(fast) == pytest.approx(expected / 2, rel=0.1)
+    models = {m["name"]: m for m in client.get("/models").json()["models"]}
+    assert models["tts"]["conditioning"]["kind"] == "linguistic"
+    assert models["tts"]["conditioning"]["endpoint"] == "/synthesize"
+    assert client.get("/models").json()["limits"]["max_text_chars"] == 200
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ({"model": "tts"}, "text: Field required (model tts speaks text)"),
+        ({"model": "tts", "text": ""}, "text: empty"),
+        ({"model": "tts", "text": "?! ..."}, "text: nothing speakable in it"),
+        ({"model": "tts", "text": "word " * 50}, "text: 250 characters, more than the 200 allowed"),
+        ({"model": "tts", "text": "Say this. " * 19}, "more than the 4 s allowed"),
+        ({"model": "tts", "text": "hi", "rate": 0}, "rate: Input should be greater than 0"),
+        ({"model": "tts", "text": "hi", "pitch": 5}, "pitch: Input should be less than or equal to 4"),
+        ({"model": "tiny", "text": "hi"}, "text: model tiny does not speak text"),
+    ],
+)
+def test_bad_text_requests_get_422_naming_the_field(client, body, message):
+    response = client.post("/synthesize", json=body)
+    assert response.status_code == 422 and message in response.json()["detail"]
+
+
+def test_models_without_text_still_take_seconds(client):
+    response = client.post("/synthesize", json={"model": "tiny", "seconds": 0.25, "seed": 1})
+    assert response.status_code == 200 and samples_of(response) == 4000
+    response = client.post("/synthesize", json={"model": "tiny"})
+    assert response.status_code == 422 and response.json()["detail"] == "seconds: Field required"

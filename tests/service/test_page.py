@@ -102,3 +102,42 @@ def test_an_upload_is_resynthesised_and_plays(browser, tmp_path):
         assert "not audio that soundfile can read" in browser.find_element(By.ID, "status").text
     finally:
         server.stop()
+
+
+def test_typed_text_is_spoken_and_plays(browser, tmp_path):
+    """A text-to-speech model (random weights): the page shows a text box; the audio is the text's length."""
+    pytest.importorskip("espeakng_loader")
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select, WebDriverWait
+
+    from tests.conftest import conditioned_release
+    from wavenet.checkpoint import load_release
+    from wavenet.generation.synthesis import text_frames
+
+    tts = conditioned_release(tmp_path / "tts", "linguistic")
+    said = "Good morning. It is 9:30."
+    expected = sum(len(f) for f in text_frames(load_release(tts), said)) * 40 / 16000
+    server = Server(str(tts))
+    try:
+        browser.get(server.url)
+        wait = WebDriverWait(browser, 60)
+        wait.until(lambda d: len(Select(d.find_element(By.ID, "speaker")).options) == 2)
+        assert browser.find_element(By.ID, "text").is_displayed()
+        assert not browser.find_element(By.ID, "seconds").is_displayed()
+        assert not browser.find_element(By.ID, "upload").is_displayed()
+        text = browser.find_element(By.ID, "text")
+        text.clear()
+        text.send_keys(said)
+        browser.find_element(By.ID, "synthesize").click()
+        wait.until(lambda d: d.execute_script("return document.getElementById('player').readyState") >= 2)
+        duration = browser.execute_script("return document.getElementById('player').duration")
+        assert abs(duration - expected) < 0.01
+        assert "text=Good+morning" in browser.execute_script("return document.getElementById('player').src")
+        # Nothing speakable: the server's message, not a silent failure.
+        text.clear()
+        text.send_keys("?!")
+        browser.find_element(By.ID, "synthesize").click()
+        wait.until(lambda d: "text" in d.find_element(By.ID, "status").text)
+        assert "nothing speakable" in browser.find_element(By.ID, "status").text
+    finally:
+        server.stop()

@@ -224,9 +224,11 @@ class Soak:
                     writer.close()
                     await asyncio.sleep(1)
                     continue
-                # Read nothing, long enough for the server to fill every buffer on the way (it may be
-                # busy), then to find that nobody reads (client_timeout), and let go.
-                await asyncio.sleep(self.args.client_timeout * 2 + 15)
+                # Read nothing, long enough for the server to fill every buffer on the way (several
+                # seconds of audio: a busy machine may need tens of seconds to generate them; 25 s in
+                # all was too short on the 2-core machine under load), then to find that nobody
+                # reads (client_timeout), and let go.
+                await asyncio.sleep(self.args.client_timeout * 2 + 45)
                 received = 0
                 try:
                     while chunk := await asyncio.wait_for(reader.read(65536), 10):

@@ -1,5 +1,5 @@
 """The offline recipes, every stage, building small versions of their corpora from Debian packages;
-the conditioned recipes (mel_vocoder, midi_piano) run on the corpus each builds."""
+the conditioned recipes (mel_vocoder, tts, midi_piano) run on the corpus each builds."""
 
 import csv
 
@@ -12,7 +12,7 @@ from wavenet.data.dataset import PreparedData
 CONDITIONED = TINY + " data.crop_seconds=0.05"  # a crop spans whole frames (hop 200)
 
 
-def test_speech_offline_and_mel_vocoder_recipes(tmp_path):
+def test_speech_offline_mel_vocoder_and_tts_recipes(tmp_path):
     require_tools("espeak-ng", "flite", "/usr/share/asterisk/sounds/en_US_f_Allison")
     work = tmp_path / "work"
     run_recipe(
@@ -47,6 +47,18 @@ def test_speech_offline_and_mel_vocoder_recipes(tmp_path):
     for sample in samples:  # each test file resynthesised: its length rounded up to a whole frame
         made = len(sf.read(sample)[0])
         assert made % 200 == 0 and made >= 200
+
+    tts = tmp_path / "tts"  # text to speech: the English voices, each file's text aligned to it
+    overrides = CONDITIONED + " model.layers_per_stack=4"  # the config names 11 layers; the debug model has 4
+    run_recipe("tts", tts, CORPUS=str(work / "corpus"), TRAIN_OVERRIDES=overrides, VOICE_FILES="2", SAY_TEXT="Hello.")
+    data = PreparedData(tts / "data")
+    assert data.features.kind == "linguistic"
+    assert all(not name.startswith("asterisk-") or name == "asterisk-en_US_f_Allison" for name in data.speakers)
+    ckpt = load_release(tts / "model")
+    assert set(ckpt.metadata["prosody"]) == set(ckpt.speakers)  # every voice measured
+    said = sorted((tts / "samples").glob("*.wav"))
+    assert [p.stem for p in said] == ["asterisk-en_US_f_Allison", "espeak-en-us-m1"]
+    assert all(len(sf.read(p)[0]) % 200 == 0 for p in said)
 
 
 def test_piano_offline_and_midi_piano_recipes(tmp_path):

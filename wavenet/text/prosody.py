@@ -54,7 +54,8 @@ def log_f0(audio: np.ndarray, sample_rate: int) -> np.ndarray:
 
     if sample_rate != RATE:
         audio = soxr.resample(audio, sample_rate, RATE)
-    return np.log2(f0_track(audio, RATE) / F0_REFERENCE)
+    with np.errstate(invalid="ignore"):  # unvoiced frames are NaN
+        return np.log2(f0_track(audio, RATE) / F0_REFERENCE)
 
 
 def speaking_time(segments: list[tuple[str, float, float]] | list[Segment]) -> float:

@@ -33,15 +33,13 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from conditioned_report import espeak, recognise  # noqa: E402
+from conditioned_report import espeak, recognise, resynthesise  # noqa: E402
 from quality_report import F0_THRESHOLD, PICTURES  # noqa: E402
 
-from wavenet import mulaw  # noqa: E402
 from wavenet.checkpoint import Checkpoint, load_release  # noqa: E402
 from wavenet.data.manifest import read_manifest  # noqa: E402
 from wavenet.evaluation.intelligibility import word_error_rate  # noqa: E402
 from wavenet.evaluation.quality import f0_track, median_f0, voiced_share  # noqa: E402
-from wavenet.generation.registry import make_generator  # noqa: E402
 from wavenet.generation.synthesis import text_frames  # noqa: E402
 from wavenet.text.align import Segment, align, boundary_errors  # noqa: E402
 from wavenet.text.espeak import PAUSE, render  # noqa: E402
@@ -54,28 +52,10 @@ BEGIN, END = "<!-- text to speech: docs/tts_report.py -->", "<!-- end of text to
 ALLISON = "asterisk-en_US_f_Allison"
 
 
-def speak(ckpt: Checkpoint, texts: list[str], speaker: int, batch: int = 8) -> list[np.ndarray]:
-    """The model's audio for each text (all its sentences), ``batch`` streams at a time."""
+def speak(ckpt: Checkpoint, texts: list[str], speaker: int) -> list[np.ndarray]:
+    """The model's audio for each text (all its sentences), stream i seeded with i."""
     frames = [np.concatenate(text_frames(ckpt, t, speaker)) for t in texts]
-    hop, out = ckpt.config.cond_hop, []
-    for start in range(0, len(frames), batch):
-        part = frames[start : start + batch]
-        generator = make_generator(ckpt.model, len(part))
-        for slot, f in enumerate(part):
-            generator.reset(slot, speaker=speaker, seed=start + slot, frames=f)
-        lengths = [len(f) * hop for f in part]
-        codes = [[] for _ in part]
-        while any(lengths):
-            n = min(4000, min(x for x in lengths if x))
-            chunk = generator.generate(n)
-            for slot in range(len(part)):
-                if lengths[slot]:
-                    codes[slot].append(chunk[slot])
-                    lengths[slot] -= n
-                    if not lengths[slot]:
-                        generator.release(slot)
-        out += [mulaw.decode(np.concatenate(c), ckpt.config.mu) for c in codes]
-    return out
+    return resynthesise(ckpt, frames, [speaker] * len(frames))
 
 
 def alignment_accuracy(texts: list[str]) -> dict:

@@ -1,61 +1,83 @@
-"""The text-to-speech section of docs/QUALITY.md: alignment, prosody, intelligibility and voices of tts-small.
+"""The text-to-speech section of docs/QUALITY.md, its picture and samples: alignment, prosody, intelligibility, voices.
 
-    python docs/tts_report.py [--sentences 20] [--voices-per-engine 2]
+    python docs/tts_report.py [--extra 40] [--voices all]
 
-Needs the tts recipe's prepared data (recipes/tts: its test split holds 60 transcribed
-en_US_f_Allison prompts that no voice read in training), pocketsphinx (`pip install -e '.[dev]'`)
-and espeak-ng for its reading of the same texts. Every figure is computed here:
+Needs the tts recipe's prepared data (recipes/tts), pocketsphinx (`pip install -e '.[dev]'`),
+espeak-ng (its reading of the same texts) and Debian's fortunes (the corpus's sentences). Every
+figure is computed here:
 
-- **Alignment** (recipes' phone timings come from it): espeak-ng's own phone times when other
-  voices of it (en-us+f3 at its rate, en-us+m7 at 130 words a minute, en-us+f2 at 220) read the
+- **Held-out sentences**: the 60 transcribed en_US_f_Allison prompts of the recipe's test split
+  (chosen at random with a fixed seed before training, never trained on) and ``--extra``
+  sentences of Debian's fortunes (up to 80 characters: the corpus's own filter, shorter) that no
+  voice of the corpus read, chosen at random with seed 0. No voice read any of them in training.
+- **Alignment** (how the training frames are timed): espeak-ng's own phone times when other
+  voices of it (en-us+f3 at its rate, en-us+m7 at 130 words a minute, en-us+f2 at 220) read 20
   held-out texts, against those found by aligning that audio to the en-us reading.
-- **Prosody**: the plan for each held-out prompt in Allison's measured voice against her
-  recording (aligned): phone duration RMSE (ms) and F0 RMSE on frames voiced in both (cents);
-  beside espeak-ng's prosody unscaled.
-- **Intelligibility**: pocketsphinx's word error rate on ``--sentences`` held-out prompts,
-  spoken by the model in Allison's voice and in a few others, beside her recordings and
-  espeak-ng reading the same texts.
-- **Voices**: each offered voice's median F0 in what the model says against its recordings', and
-  its share of voiced frames.
+- **Prosody**: the plan for each held-out prompt in Allison's voice against her recording
+  (aligned): phone duration RMSE (ms) and F0 RMSE on frames voiced in both (cents), for the
+  trained models, the rescaled prosody and espeak-ng's unscaled.
+- **Intelligibility**: pocketsphinx's word error rate on every held-out sentence, spoken by the
+  model in each offered voice (``--voices``: all by default, or a comma-separated list), beside
+  espeak-ng reading the same texts and, for the prompts, her recordings.
+- **Voices**: each voice's median F0 and share of voiced frames in what the model said, against
+  10 of its training recordings.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import random
 import re
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
+import soundfile as sf
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from conditioned_report import espeak, recognise, resynthesise  # noqa: E402
-from quality_report import F0_THRESHOLD, PICTURES  # noqa: E402
+from quality_report import F0_THRESHOLD, PICTURES, SAMPLES, plt, save  # noqa: E402
 
+from wavenet import mulaw  # noqa: E402
 from wavenet.checkpoint import Checkpoint, load_release  # noqa: E402
+from wavenet.data.audio import AudioOptions, load_audio  # noqa: E402
 from wavenet.data.manifest import read_manifest  # noqa: E402
 from wavenet.evaluation.intelligibility import word_error_rate  # noqa: E402
-from wavenet.evaluation.quality import f0_track, median_f0, voiced_share  # noqa: E402
+from wavenet.evaluation.quality import median_f0, voiced_share  # noqa: E402
 from wavenet.generation.synthesis import text_frames  # noqa: E402
 from wavenet.text.align import Segment, align, boundary_errors  # noqa: E402
 from wavenet.text.espeak import PAUSE, render  # noqa: E402
 from wavenet.text.normalize import normalize  # noqa: E402
-from wavenet.text.prosody import Voice, plan  # noqa: E402
+from wavenet.text.prosody import Voice, accuracy, plan  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 QUALITY = ROOT / "docs" / "QUALITY.md"
 BEGIN, END = "<!-- text to speech: docs/tts_report.py -->", "<!-- end of text to speech -->"
 ALLISON = "asterisk-en_US_f_Allison"
+MAX_CHARS = 80
 
 
-def speak(ckpt: Checkpoint, texts: list[str], speaker: int) -> list[np.ndarray]:
-    """The model's audio for each text (all its sentences), stream i seeded with i."""
-    frames = [np.concatenate(text_frames(ckpt, t, speaker)) for t in texts]
-    return resynthesise(ckpt, frames, [speaker] * len(frames))
+def unread_sentences(data: Path, n: int, seed: int = 0) -> list[str]:
+    """``n`` of the corpus's candidate sentences (Debian's fortunes) that no file of the prepared data reads."""
+    sys.path.insert(0, str(ROOT / "recipes" / "speech_offline"))
+    from build_corpus import sentences as candidates
+
+    read = set()
+    for split in ("train", "valid", "test"):
+        for u in read_manifest(data / f"{split}.tsv"):
+            read.add(" ".join(u.path.with_suffix(".txt").read_text(encoding="utf-8").split()))
+    unread = [s for s in candidates() if s not in read and len(s) <= MAX_CHARS]
+    return random.Random(seed).sample(unread, min(n, len(unread)))
+
+
+def speak(ckpt: Checkpoint, jobs: list[tuple[str, str]]) -> list[np.ndarray]:
+    """The model's audio for each (voice, text), every sentence of it; stream i seeded with i, 16 at a time."""
+    frames = [np.concatenate(text_frames(ckpt, t, ckpt.speakers[v])) for v, t in jobs]
+    return resynthesise(ckpt, frames, [ckpt.speakers[v] for v, _ in jobs], batch=16)
 
 
 def alignment_accuracy(texts: list[str]) -> dict:
@@ -77,35 +99,8 @@ def alignment_accuracy(texts: list[str]) -> dict:
     return rows
 
 
-def prosody_accuracy(recordings: list[tuple[np.ndarray, str]], voice: Voice) -> dict:
-    """Plans against the recordings: phone duration RMSE (ms) and F0 RMSE (cents), scaled and unscaled."""
-    out = {}
-    for name, v in (("rescaled to her voice", voice), ("espeak-ng unscaled", Voice())):
-        durations, cents = [], []
-        for audio, text in recordings:
-            truth = [s for s in align(audio, 16000, text) if s.phone != PAUSE]
-            planned = plan(text, v, 200, 16000)
-            mine = [s for s in planned.segments if s.phone != PAUSE]
-            if len(mine) != len(truth):
-                continue
-            durations += [(a.end - a.start) - (b.end - b.start) for a, b in zip(mine, truth, strict=True)]
-            theirs = f0_track(audio, threshold=F0_THRESHOLD)  # 10 ms frames; compared at the plan's 12.5 ms frames
-            t = np.arange(len(planned.f0)) * 200 / 16000
-            index = np.clip(np.round(t * 100 - 2).astype(int), 0, len(theirs) - 1)
-            both = np.isfinite(theirs[index]) & np.isfinite(planned.f0)
-            cents += list(1200 * np.log2(planned.f0[both] / theirs[index][both]))
-        out[name] = {
-            "phones": len(durations),
-            "duration_rmse_ms": 1000 * float(np.sqrt(np.mean(np.square(durations)))),
-            "f0_rmse_cents": float(np.sqrt(np.mean(np.square(cents)))),
-        }
-    return out
-
-
-def voice_figures(spoken: dict[str, list[np.ndarray]], data: Path, options) -> dict:
+def voice_figures(spoken: dict[str, list[np.ndarray]], data: Path, options: AudioOptions) -> dict:
     """Per voice: median F0 and voiced share of what the model said, and of 10 of the voice's training files."""
-    from wavenet.data.audio import load_audio
-
     train = read_manifest(data / "train.tsv")
     out = {}
     for name, audio in spoken.items():
@@ -118,56 +113,98 @@ def voice_figures(spoken: dict[str, list[np.ndarray]], data: Path, options) -> d
     return out
 
 
+def alignment_picture(ckpt: Checkpoint, text: str, recording: np.ndarray, said: np.ndarray) -> str:
+    """Her recording with its aligned phones, and the model's speech with the phones it was told."""
+    voice = Voice.from_dict(ckpt.metadata.get("prosody", {}).get(ALLISON, {}))
+    told = plan(text, voice, ckpt.config.cond_hop, 16000).segments
+    found = align(recording, 16000, text)
+    fig, axes = plt.subplots(2, 1, figsize=(11, 6))
+    for ax, audio, segments, title in ((axes[0], recording, found, "her recording, phones aligned"),
+                                       (axes[1], said, told, "tts-small in her voice, phones it was told")):  # fmt: skip
+        ax.specgram(audio + 1e-7, NFFT=512, Fs=16000, noverlap=384, cmap="magma", vmin=-120)
+        for s in segments:
+            ax.axvline(s.start, color="white", lw=0.6, alpha=0.7)
+            if s.phone != PAUSE:
+                ax.text((s.start + s.end) / 2, 7300, s.phone, color="white", ha="center", va="top", fontsize=7)
+        ax.set(title=f'"{text}": {title}', ylabel="Hz", xlim=(0, max(len(audio) / 16000, segments[-1].end)))
+    axes[1].set_xlabel("seconds")
+    return save(fig, "tts-alignment.png")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", type=Path, default=ROOT / "checkpoints" / "tts-small")
     parser.add_argument("--data", type=Path, default=ROOT / "work" / "tts" / "data")
-    parser.add_argument("--sentences", type=int, default=20)
-    parser.add_argument("--others", default="espeak-en-us-m1,mbrola-mb-us1,flite-slt")
+    parser.add_argument("--prompts", type=int, default=60, help="held-out prompts to use (a quick check: fewer)")
+    parser.add_argument("--extra", type=int, default=40)
+    parser.add_argument("--voices", default="all")
     args = parser.parse_args()
     start = time.time()
     ckpt = load_release(args.model)
-    test = [u for u in read_manifest(args.data / "test.tsv")]
-    texts = [normalize(u.path.with_suffix(".txt").read_text()) for u in test]
-    from wavenet.data.audio import AudioOptions, load_audio
-
     options = AudioOptions(**ckpt.metadata["audio"]) if "audio" in ckpt.metadata else AudioOptions()
-    recordings = [(load_audio(u.path, options), t) for u, t in zip(test, texts, strict=True)]
-    print(f"[tts] {len(test)} held-out prompts", flush=True)
-    results = {"alignment": alignment_accuracy(texts[:20])}
+    test = read_manifest(args.data / "test.tsv")[: args.prompts]
+    prompts = [u.path.with_suffix(".txt").read_text(encoding="utf-8").strip() for u in test]
+    recordings = [load_audio(u.path, options) for u in test]
+    refs = prompts + unread_sentences(args.data, args.extra)
+    texts = [normalize(r) for r in refs]
+    print(f"[tts] {len(prompts)} held-out prompts and {len(refs) - len(prompts)} unread sentences", flush=True)
+    results = {"sentences": {"prompts": len(prompts), "unread": len(refs) - len(prompts)}}
+    results["alignment"] = alignment_accuracy(texts[:20])
     print("[tts] alignment measured", flush=True)
-    voices = ckpt.metadata.get("prosody", {})
-    allison = Voice.from_dict(voices[ALLISON]) if ALLISON in voices else Voice()
-    results["prosody"] = prosody_accuracy(recordings, allison)
+    voice = Voice.from_dict(ckpt.metadata.get("prosody", {}).get(ALLISON, {}))
+    results["prosody"] = accuracy(
+        [(a, 16000, t) for a, t in zip(recordings, texts, strict=False)],
+        {"trained models": voice, "rescaled": voice.rescaled(), "espeak-ng unscaled": Voice()},
+    )
+    results["prosody_choice"] = ckpt.metadata.get("prosody_choice", {})
     print("[tts] prosody measured", flush=True)
-    n = min(args.sentences, len(texts))
-    refs = [u.path.with_suffix(".txt").read_text().strip() for u in test[:n]]
-    wer = {
-        "recordings": word_error_rate([(r, recognise(a)) for r, (a, _) in zip(refs, recordings[:n], strict=True)]),
-        "espeak-ng en-us": word_error_rate([(r, recognise(espeak(t))) for r, t in zip(refs, texts[:n], strict=True)]),
-    }
-    spoken = {}
-    for name in [ALLISON, *filter(None, args.others.split(","))]:
-        if name in ckpt.speakers:
-            spoken[name] = speak(ckpt, texts[:n], ckpt.speakers[name])
-            wer[f"tts-small as {name}"] = word_error_rate(
-                [(r, recognise(a)) for r, a in zip(refs, spoken[name], strict=True)]
-            )
-            print(f"[tts] spoke {n} prompts as {name}", flush=True)
-    results["wer"] = {"sentences": n, **wer}
+    n = len(prompts)
+    reading = [recognise(espeak(t)) for t in refs]
+    results["baselines"] = {
+        "recordings": {"prompts": word_error_rate([(r, recognise(a)) for r, a in zip(prompts, recordings, strict=True)])},
+        "espeak-ng en-us": {"all": word_error_rate(list(zip(refs, reading, strict=True))),
+                            "prompts": word_error_rate(list(zip(refs[:n], reading[:n], strict=True)))},
+    }  # fmt: skip
+    voices = sorted(ckpt.speakers) if args.voices == "all" else args.voices.split(",")
+    jobs = [(v, t) for v in voices for t in texts]
+    audio = speak(ckpt, jobs)
+    print(f"[tts] spoke {len(refs)} sentences in each of {len(voices)} voices", flush=True)
+    spoken = {v: audio[i * len(refs) : (i + 1) * len(refs)] for i, v in enumerate(voices)}
+    results["wer"] = {}
+    for v, said in spoken.items():
+        heard = [recognise(a) for a in said]
+        results["wer"][v] = {"all": word_error_rate(list(zip(refs, heard, strict=True))),
+                             "prompts": word_error_rate(list(zip(refs[:n], heard[:n], strict=True)))}  # fmt: skip
+    print("[tts] recognised", flush=True)
     results["voices"] = voice_figures(spoken, args.data, options)
+    pick = max(range(n), key=lambda i: (len(prompts[i]) <= 60, len(prompts[i])))  # the longest of up to 60 characters
+    results["picture"] = (
+        alignment_picture(ckpt, texts[pick], recordings[pick], spoken[ALLISON][pick]) if ALLISON in spoken else None
+    )
+    results["samples"] = []
+    for i, (v, k) in enumerate([(ALLISON, pick), (ALLISON, n), *[(v, n + 1) for v in ("mbrola-mb-us2", "flite-slt")]]):
+        if v in spoken:
+            name = f"tts-{i}-{v}.wav"
+            sf.write(SAMPLES / name, mulaw.to_pcm16(spoken[v][k][: 8 * 16000]), 16000, subtype="PCM_16")
+            results["samples"].append({"file": name, "text": refs[k]})
     results["seconds"] = time.time() - start
     (PICTURES / "tts.json").write_text(json.dumps(results, indent=2, default=float) + "\n", encoding="utf-8")
-    write_section(markdown(results, ckpt))
+    write_section(markdown(results, ckpt, args))
     print(f"wrote the text-to-speech section of {QUALITY} in {time.time() - start:.0f} s")
 
 
-def markdown(r: dict, ckpt: Checkpoint) -> str:
-    meta = ckpt.metadata
-    lines = [BEGIN, "", "## Text to speech", "", f"Regenerated by `python docs/tts_report.py --sentences {r['wer']['sentences']}` "
-             f"({r['seconds'] / 60:.0f} minutes on the 2-core CPU machine).", "",
+def markdown(r: dict, ckpt: Checkpoint, args) -> str:
+    meta, s = ckpt.metadata, r["sentences"]
+    command = "python docs/tts_report.py" + (f" --prompts {args.prompts}" if args.prompts != 60 else "") + (f" --extra {args.extra}" if args.extra != 40 else "") + (
+        f" --voices {args.voices}" if args.voices != "all" else "")  # fmt: skip
+    lines = [BEGIN, "", "## Text to speech", "", f"Regenerated by `{command}` ({r['seconds'] / 60:.0f} minutes on the "
+             "2-core CPU machine).", "",
              f"### tts-small: {ckpt.model.parameter_count():,} parameters, receptive field "
              f"{ckpt.config.receptive_field_ms:.0f} ms, {meta.get('steps', '?')} training steps", "",
+             f"**Held-out sentences**: the {s['prompts']} en_US_f_Allison prompts of the recipe's test split "
+             "(chosen at random with a fixed seed before training) and "
+             f"{s['unread']} sentences of Debian's fortunes of at most {MAX_CHARS} characters that no voice of the "
+             "corpus read (chosen at random, seed 0). No voice read any of them in training.", "",
              "**Alignment** (how the training frames are timed): espeak-ng's own phone start times when other "
              "voices of it read 20 held-out texts, against the times found by warping the en-us reading onto "
              "that audio.", "", "| reader | phones | mean error | median | within 20 ms |", "|---|---:|---:|---:|---:|"]  # fmt: skip
@@ -175,32 +212,48 @@ def markdown(r: dict, ckpt: Checkpoint) -> str:
         lines.append(
             f"| {name} | {a['phones']} | {a['mean_ms']:.1f} ms | {a['median_ms']:.1f} ms | {a['within_20ms']:.0%} |"
         )
-    lines += ["", "**Prosody** of the plan for each held-out Allison prompt against her recording (aligned the "
-              "same way): phone durations and F0 on frames voiced in both.", "",
+    choice = r.get("prosody_choice") or {}
+    lines += ["", f"**Prosody** of the plan for each of the {s['prompts']} held-out Allison prompts against her "
+              "recording (aligned the same way): phone durations and F0 on frames voiced in both. Trained models: "
+              "per-voice ridge regressions over each phone's context correcting the rescaled prosody "
+              "(wavenet/text/prosody.py).", "",
               "| prosody | phones | duration RMSE | F0 RMSE |", "|---|---:|---:|---:|"]  # fmt: skip
     for name, p in r["prosody"].items():
         lines.append(f"| {name} | {p['phones']} | {p['duration_rmse_ms']:.0f} ms | {p['f0_rmse_cents']:.0f} cents |")
-    w = r["wer"]
-    lines += ["", f"**Intelligibility**: pocketsphinx word error rate on {w['sentences']} held-out Allison prompts "
-              "(texts no voice read in training).", "", "| speech | WER |", "|---|---:|"]  # fmt: skip
-    for name, value in w.items():
-        if name != "sentences":
-            lines.append(f"| {name} | {value:.0%} |")
-    v = r.get("voices", {})
-    if v:
-        lines += ["", "**Voices**: median F0 and share of voiced frames (YIN, as the rest of this report) of what "
-                  "the model said, against 10 of the voice's training recordings.", "",
-                  "| voice | median F0 said | recordings | voiced said | recordings |", "|---|---:|---:|---:|---:|"]  # fmt: skip
-        for name, x in v.items():
-            lines.append(f"| {name} | {x['median_f0']:.0f} Hz | {x['recordings_median_f0']:.0f} Hz | "
-                         f"{x['voiced']:.0%} | {x['recordings_voiced']:.0%} |")  # fmt: skip
-        a = [x["median_f0"] for x in v.values()]
-        b = [x["recordings_median_f0"] for x in v.values()]
-        if len(v) >= 3 and np.isfinite(a).all():
-            r_f0 = np.corrcoef(a, b)[0, 1]
-            lines += ["", f"Across these {len(v)} voices, r = {r_f0:.2f} between the two median F0s."]
-        else:
-            lines += ["", "The median F0s cannot be correlated: the model's speech has too few voiced frames."]
+    if "held_out" in choice:
+        h = choice["held_out"]
+        lines += ["", f"The release uses the trained duration model: **{choice['duration'] == 'trained'}**, the "
+                  f"trained F0 model: **{choice['f0'] == 'trained'}**, as recipes/tts/voices.py chose on every voice's "
+                  f"held-out files ({h['trained']['files']}, valid and test splits pooled): durations "
+                  f"{h['trained']['duration_rmse_ms']:.1f} ms trained against {h['rescaled']['duration_rmse_ms']:.1f} ms "
+                  f"rescaled, F0 {h['trained']['f0_rmse_cents']:.0f} against {h['rescaled']['f0_rmse_cents']:.0f} cents."]  # fmt: skip
+    b = r["baselines"]
+    lines += ["", f"**Intelligibility**: pocketsphinx word error rate on all {s['prompts'] + s['unread']} held-out "
+              f"sentences and on the {s['prompts']} prompts alone, with **Voices**: median F0 and share of voiced "
+              "frames (YIN, as the rest of this report) of what the model said, against 10 of the voice's "
+              "training recordings.", "",
+              "| speech | WER, all | WER, prompts | median F0 said | recordings | voiced said | recordings |",
+              "|---|---:|---:|---:|---:|---:|---:|",
+              f"| Allison's recordings | | {b['recordings']['prompts']:.0%} | | | | |",
+              f"| espeak-ng en-us | {b['espeak-ng en-us']['all']:.0%} | {b['espeak-ng en-us']['prompts']:.0%} | | | | |"]  # fmt: skip
+    for name, w in r["wer"].items():
+        x = r["voices"][name]
+        lines.append(f"| tts-small as {name} | {w['all']:.0%} | {w['prompts']:.0%} | {x['median_f0']:.0f} Hz | "
+                     f"{x['recordings_median_f0']:.0f} Hz | {x['voiced']:.0%} | {x['recordings_voiced']:.0%} |")  # fmt: skip
+    a = [x["median_f0"] for x in r["voices"].values()]
+    c = [x["recordings_median_f0"] for x in r["voices"].values()]
+    if len(a) >= 3 and np.isfinite(a).all():
+        lines += ["", f"Across these {len(a)} voices, r = {np.corrcoef(a, c)[0, 1]:.2f} between the two median F0s."]
+    else:
+        lines += ["", "The median F0s cannot be correlated: some voices' speech has too few voiced frames for one."]
+    if r.get("picture"):
+        lines += [
+            "",
+            f"![A held-out prompt: her recording and the model's speech, phones drawn](quality/{r['picture']})",
+        ]
+    if r["samples"]:
+        lines += ["", "Samples (held-out sentences): " + ", ".join(
+            f"[{x['file']}](samples/{x['file']}) (\"{x['text']}\")" for x in r["samples"]) + "."]  # fmt: skip
     lines += ["", END]
     return "\n".join(lines) + "\n"
 

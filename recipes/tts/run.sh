@@ -23,7 +23,8 @@ stage_corpus() {
 stage_manifest() { $PYTHON "$recipe_dir/split_manifest.py" "$corpus" "$work/manifest.tsv"; }
 
 # Each voice's tempo and pitch against espeak-ng's, measured on its training files, saved in the model.
-stage_voices() { $PYTHON "$recipe_dir/voices.py" "$work/data/train.tsv" "$work/model" --files "${VOICE_FILES:-20}"; }
+stage_voices() { $PYTHON "$recipe_dir/voices.py" "$work/data/train.tsv" "$work/model" --files "${VOICE_FILES:-100}" \
+    --held-out "$work/data/valid.tsv" "$work/data/test.tsv"; }
 
 stage_generate() {
     mkdir -p "$work/samples"

@@ -1,6 +1,7 @@
 # Everything runs inside a virtual environment that `make` creates on first use.
 #   make serve   install (first time) and run the server on the bundled models
 #   make test    install (first time) and run the default test suite
+#   make test-recipes  the offline recipes end to end (minutes; CI runs them after make test)
 #   make demo    write demo.wav with the bundled speech model
 #   make bench   measure generation speed, every backend side by side
 #   make soak    mixed, partly hostile traffic against a live server (SOAK_SECONDS, default 300)
@@ -17,7 +18,7 @@ TORCH_INDEX ?=
 PYTEST_ARGS ?=
 SOAK_SECONDS ?= 300
 
-.PHONY: install test-deps test test-all serve demo bench soak gpu-wheels quality-report lint clean
+.PHONY: install test-deps test test-recipes test-all serve demo bench soak gpu-wheels quality-report lint clean
 
 install: $(VENV)/.installed
 
@@ -38,6 +39,9 @@ test-deps: install
 
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+test-recipes: install
+	$(BIN)/python -m pytest -m recipes $(PYTEST_ARGS)
 
 test-all: install
 	$(BIN)/python -m pytest -m "" $(PYTEST_ARGS)

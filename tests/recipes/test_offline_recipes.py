@@ -3,11 +3,14 @@ the conditioned recipes (mel_vocoder, tts, midi_piano) run on the corpus each bu
 
 import csv
 
+import pytest
 import soundfile as sf
 
 from tests.recipes.conftest import TINY, require_tools, run_recipe
 from wavenet.checkpoint import load_release
 from wavenet.data.dataset import PreparedData
+
+pytestmark = pytest.mark.recipes  # minutes each: `make test-recipes` and CI run them, `make test` does not
 
 CONDITIONED = TINY + " data.crop_seconds=0.05"  # a crop spans whole frames (hop 200)
 

@@ -196,14 +196,26 @@ class ModelEngine:
             for slot in range(active):
                 self.generator.release(slot)
 
+    def admit(self) -> None:
+        """Raise what :meth:`submit` would raise now (failed, shutting down, full), queuing nothing.
+
+        For requests whose stream costs work to prepare (text is planned first): a full server
+        answers them at once instead of after the work.
+        """
+        with self._cond:
+            self._admit()
+
+    def _admit(self) -> None:
+        if self.failed:
+            raise ModelFailed(self.problem)
+        if not self._accepting:
+            raise ShuttingDown()
+        if len(self._slots) + len(self._paused) + len(self._waiting) >= self.capacity:
+            raise QueueFull(self._retry_after())
+
     def submit(self, stream: Stream) -> None:
         with self._cond:
-            if self.failed:
-                raise ModelFailed(self.problem)
-            if not self._accepting:
-                raise ShuttingDown()
-            if len(self._slots) + len(self._paused) + len(self._waiting) >= self.capacity:
-                raise QueueFull(self._retry_after())
+            self._admit()
             stream.engine = self
             self._waiting.append(stream)
             self._update_gauges()

@@ -113,3 +113,19 @@ def test_synthesize_points_a_conditioned_model_to_its_endpoint(client):
     response = client.post("/synthesize", json={"model": "vocoder", "seconds": 0.1})
     assert response.status_code == 422
     assert response.json()["detail"] == "model: vocoder is conditioned on mel frames: POST a recording to /vocode"
+
+
+def test_a_client_at_its_limit_is_answered_before_its_upload_is_decoded(client, monkeypatch):
+    import wavenet_service.routes.conditioned as route
+
+    decoded = []
+    original = route._frames
+    monkeypatch.setattr(route, "_frames", lambda *args: decoded.append(1) or original(*args))
+    monkeypatch.setattr(client.app.state.clients, "limit", 1)
+    release = client.app.state.clients.acquire("testclient")
+    response = client.post("/vocode", params={"model": "vocoder"}, content=wav_bytes(0.2))
+    assert response.status_code == 429 and response.json()["detail"].startswith("client: testclient")
+    assert decoded == []
+    release()
+    response = client.post("/vocode", params={"model": "vocoder", "seed": 1}, content=wav_bytes(0.2))
+    assert response.status_code == 200 and decoded == [1]

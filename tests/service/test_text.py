@@ -71,3 +71,24 @@ def test_models_without_text_still_take_seconds(client):
     assert response.status_code == 200 and samples_of(response) == 4000
     response = client.post("/synthesize", json={"model": "tiny"})
     assert response.status_code == 422 and response.json()["detail"] == "seconds: Field required"
+
+
+def test_a_client_at_its_limit_or_a_full_model_is_answered_before_its_text_is_planned(tts, checkpoint, monkeypatch):
+    import wavenet_service.routes.synthesis as route
+
+    planned = []
+    monkeypatch.setattr(route, "text_frames", lambda *args: planned.append(args) or text_frames(*args))
+    settings = Settings(max_batch=1, queue_size=0, max_streams_per_client=1)
+    with TestClient(create_app(settings, [checkpoint, tts])) as client:
+        body = {"model": "tts", "text": "Hello there.", "seed": 1}
+        release = client.app.state.clients.acquire("testclient")  # this client has a stream open
+        response = client.post("/synthesize", json=body)
+        assert response.status_code == 429 and response.json()["detail"].startswith("client: testclient")
+        release()
+        engine = client.app.state.engines.pick("tts")
+        monkeypatch.setattr(engine, "capacity", 0)  # the model's slots and queue are all taken
+        response = client.post("/synthesize", json=body)
+        assert response.status_code == 429 and "capacity" in response.json()["detail"]
+        assert planned == []
+        monkeypatch.undo()
+        assert client.post("/synthesize", json=body).status_code == 200  # the client's count was given back

@@ -20,7 +20,7 @@ from wavenet.generation.synthesis import input_frames
 from wavenet_service.deps import Serving, ServingDep
 from wavenet_service.engine import ModelEngine
 from wavenet_service.errors import ApiError
-from wavenet_service.routes.synthesis import AUDIO, check_temperature, open_stream, speaker_id
+from wavenet_service.routes.synthesis import AUDIO, admitted, check_temperature, open_stream, speaker_id
 from wavenet_service.schemas import ERRORS, ConditionedRequest
 from wavenet_service.streaming import AudioResponse
 
@@ -60,9 +60,10 @@ async def start_conditioned(kind: str, params: ConditionedRequest, request: Requ
         raise ApiError(422, f"model: {engine.name} takes {takes}, not {kind} frames")
     speaker = speaker_id(engine, params.speaker)
     body = await request.body()
-    frames = await asyncio.to_thread(_frames, engine, body, serving.settings.max_seconds)
+    work = asyncio.to_thread(_frames, engine, body, serving.settings.max_seconds)
+    frames, release = await admitted(engine, request, serving, work)
     samples = len(frames) * engine.checkpoint.config.cond_hop
-    return open_stream(engine, speaker, samples, params.temperature, params.seed, frames, request, serving)
+    return open_stream(engine, speaker, samples, params.temperature, params.seed, frames, request, serving, release)
 
 
 def _frames(engine: ModelEngine, body: bytes, max_seconds: float) -> np.ndarray:

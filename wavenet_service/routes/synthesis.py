@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-from typing import Annotated
+from collections.abc import Callable, Coroutine
+from typing import Annotated, Any
 
 import numpy as np
 from fastapi import APIRouter, Query, Request
@@ -59,9 +60,9 @@ async def start_stream(body: SynthesisRequest, request: Request, serving: Servin
     if speaks:
         if body.text is None:
             raise ApiError(422, f"text: Field required (model {engine.name} speaks text)")
-        frames = await spoken_frames(engine, body, speaker, settings)
+        frames, release = await admitted(engine, request, serving, spoken_frames(engine, body, speaker, settings))
         return open_stream(
-            engine, speaker, len(frames) * features.hop, body.temperature, body.seed, frames, request, serving
+            engine, speaker, len(frames) * features.hop, body.temperature, body.seed, frames, request, serving, release
         )
     if body.seconds is None:
         raise ApiError(422, "seconds: Field required")
@@ -112,6 +113,33 @@ def speaker_id(engine: ModelEngine, speaker: int | str | None) -> int:
         raise ApiError(422, f"speaker: {err}") from None
 
 
+async def admitted(
+    engine: ModelEngine, request: Request, serving: Serving, work: Coroutine[Any, Any, np.ndarray]
+) -> tuple[np.ndarray, Callable[[], None]]:
+    """The frames ``work`` makes, once the client is within its stream limit and the model has room.
+
+    Making frames costs CPU (tens of milliseconds a sentence of text, more for a long upload): a
+    client past its limit, or a full server, is answered before that work, not after it. Returns
+    the frames and the release of the client's stream count, for :func:`open_stream`.
+    """
+    try:
+        release = serving.clients.acquire(client_address(request))
+    except BaseException:
+        work.close()  # never started
+        raise
+    try:
+        engine.admit()
+        return await work, release
+    except BaseException:
+        work.close()
+        release()
+        raise
+
+
+def client_address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
 def open_stream(
     engine: ModelEngine,
     speaker: int,
@@ -121,10 +149,14 @@ def open_stream(
     frames: np.ndarray | None,
     request: Request,
     serving: Serving,
+    release: Callable[[], None] | None = None,
 ) -> AudioResponse:
-    """Queue a checked stream and answer with its WAV, which streams once the stream has a slot."""
+    """Queue a checked stream and answer with its WAV, which streams once the stream has a slot.
+
+    ``release``: the client's stream count, where the caller took it already (else taken here).
+    """
     seed = seed if seed is not None else secrets.randbits(63)
-    release = serving.clients.acquire(request.client.host if request.client else "unknown")
+    release = release or serving.clients.acquire(client_address(request))
     stream = Stream(Job(speaker, samples, temperature, seed, frames), asyncio.get_running_loop())
     try:
         engine.submit(stream)  # may raise QueueFull, ShuttingDown or ModelFailed: nothing has been sent yet

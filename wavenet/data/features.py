@@ -60,7 +60,9 @@ class FeatureOptions:
         return self.n_mels if self.kind == "mel" else 3 * KEYS
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        """The options that matter for this kind: the mel settings only for mel frames."""
+        out = asdict(self)
+        return out if self.kind == "mel" else {"kind": self.kind, "hop": self.hop}
 
     @classmethod
     def from_dict(cls, data: dict, source: str = "features") -> FeatureOptions:

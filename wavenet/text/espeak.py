@@ -145,12 +145,13 @@ class _Library:
 
     def _steady(self, voice: str) -> Path | None:
         """A copy of the language voice's file with flutter off, written once; None if there is no such file."""
+        path = Path(self.scratch.name) / voice
+        if path.exists():  # written at an earlier change of voice: no need to search the data again
+            return path
         found = [p for p in (self.data / "lang").rglob("*") if p.is_file() and p.name.lower() == voice.lower()]
         if not found:
             return None
-        path = Path(self.scratch.name) / voice
-        if not path.exists():
-            path.write_text(found[0].read_text(encoding="utf-8") + "\nflutter 0\n", encoding="utf-8")
+        path.write_text(found[0].read_text(encoding="utf-8") + "\nflutter 0\n", encoding="utf-8")
         return path
 
     def to_phonemes(self, text: str) -> str:

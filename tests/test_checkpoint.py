@@ -1,4 +1,5 @@
 import json
+import re
 
 import pytest
 import torch
@@ -206,3 +207,26 @@ def test_deeply_nested_or_unreadable_config_is_one_line(saved):
     config_path.mkdir()  # a directory where the file should be
     with pytest.raises(WavenetError, match="config.json: missing"):
         load_release(saved[1])
+
+
+@pytest.mark.parametrize(
+    ("prosody", "message"),
+    [
+        ({"ann": {"tempo": "fast"}}, "metadata.prosody.ann: prosody: could not convert"),
+        ({"ann": {"tempo": 1.0, "f0_model": [1.0]}}, "metadata.prosody.ann: prosody: a trained model holds"),
+        ({"bob": {"tempo": 1.0}}, "metadata.prosody: 'bob' is not a speaker of the model"),
+        ([1, 2], "metadata.prosody: must be an object of voices"),
+    ],
+)
+def test_a_text_to_speech_release_with_broken_voices_does_not_load(tmp_path, prosody, message):
+    from tests.conftest import conditioned_release
+
+    path = conditioned_release(tmp_path / "tts", "linguistic")
+    raw = json.loads((path / "config.json").read_text())
+    raw["metadata"] = {"prosody": {"ann": {"tempo": 1.2}}}
+    (path / "config.json").write_text(json.dumps(raw))
+    assert load_release(path).metadata["prosody"]["ann"]["tempo"] == 1.2
+    raw["metadata"] = {"prosody": prosody}
+    (path / "config.json").write_text(json.dumps(raw))
+    with pytest.raises(WavenetError, match="config.json: " + re.escape(message)):
+        load_release(path)

@@ -186,7 +186,29 @@ def _read_config(
             raise WavenetError(f"{config_path}: features: must be an object")
         features = FeatureOptions.from_dict(features, f"{config_path}: features")
     _check_features(features, config, config_path)
+    if features is not None and features.kind == "linguistic":
+        _check_prosody(metadata.get("prosody"), speakers, config_path)
     return config, speakers, metadata, features
+
+
+def _check_prosody(prosody: Any, speakers: dict[str, int], config_path: Path) -> None:
+    """A text-to-speech release's voices (metadata.prosody) are read at load, so a broken one stops the load,
+    naming the file and the voice, instead of failing every request in that voice."""
+    from wavenet.text.prosody import Voice
+
+    if prosody is None:
+        return
+    if not isinstance(prosody, dict):
+        raise WavenetError(f"{config_path}: metadata.prosody: must be an object of voices")
+    for name, voice in prosody.items():
+        if name not in speakers:
+            raise WavenetError(f"{config_path}: metadata.prosody: {name!r} is not a speaker of the model")
+        if not isinstance(voice, dict):
+            raise WavenetError(f"{config_path}: metadata.prosody.{name}: must be an object")
+        try:
+            Voice.from_dict(voice)
+        except WavenetError as err:
+            raise WavenetError(f"{config_path}: metadata.prosody.{name}: {err}") from None
 
 
 def _check_declared_tensors(weights_path: Path, expected: dict[str, tuple[int, ...]]) -> None:

@@ -64,6 +64,8 @@ def test_a_voice_round_trips_and_bad_values_are_errors():
         Voice.from_dict({"tempo": -1})
     with pytest.raises(WavenetError, match="prosody"):
         Voice.from_dict({"nonsense": 1})
+    with pytest.raises(WavenetError, match="finite"):
+        Voice.from_dict({"f0_mean": float("nan")})
 
 
 def test_trained_models_move_durations_and_pitch_as_their_weights_say():

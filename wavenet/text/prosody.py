@@ -57,6 +57,9 @@ class Voice:
             voice = cls(**{k: float(v) for k, v in data.items() if k not in models}, **models)
         except (TypeError, ValueError) as err:
             raise WavenetError(f"prosody: {err}") from None
+        scalars = (voice.tempo, voice.f0_mean, voice.f0_std, voice.espeak_f0_mean, voice.espeak_f0_std)
+        if not np.isfinite([*scalars, *voice.duration_model, *voice.f0_model]).all():
+            raise WavenetError("prosody: every value must be a finite number")
         if not (voice.tempo > 0 and voice.f0_std > 0 and voice.espeak_f0_std > 0):
             raise WavenetError("prosody: tempo and F0 spreads must be positive")
         if any(len(m) not in (0, N_CONTEXT) for m in (voice.duration_model, voice.f0_model)):

@@ -125,6 +125,7 @@ def _native(cls, threads: int, rows: bool):
         # Force one way of sharing the work, whatever the batch: whole streams per thread, or
         # a slice of every layer's columns per thread.
         generator.rows_from = 1 if rows else 1 << 30
+        generator.layout = None  # not chosen by speed
         return generator
 
     return make

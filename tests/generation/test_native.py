@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from tests.conftest import SHAPES, random_model
+from tests.conftest import SHAPES, frames_of, random_model
 from wavenet import mulaw
 from wavenet.checkpoint import load_release
 from wavenet.config import WaveNetConfig
@@ -138,7 +138,7 @@ def test_every_batch_size_and_tile_matches_torch(config, threads):
         reference = teacher_forced(CachedGenerator(model, batch), batch, codes)
         for rows in (False, True):
             generator = native.NativeGenerator(model, batch, threads=threads)
-            generator.rows_from = 1 if rows else 1 << 30
+            generator.rows_from, generator.layout = (1 if rows else 1 << 30), None
             logits = teacher_forced(generator, batch, codes)
             assert (logits - reference).abs().max().item() < 1e-4, (batch, rows)
 
@@ -162,3 +162,39 @@ def test_portable_kernels_match_the_avx2_ones():
             _native.set_simd(True)
     assert (results[0][0] - results[1][0]).abs().max().item() < 1e-4
     assert np.array_equal(results[0][1], results[1][1])
+
+
+def test_the_layout_follows_the_faster_way():
+    layout = native.Layout()
+    p = layout.PROBE_STEPS
+    assert list(layout.parts(1, 1600)) == [(False, p), (True, p), (False, 1600 - 2 * p)]  # nothing measured
+    layout.record(1, False, p, 0.01)
+    layout.record(1, True, p, 0.1)  # columns ten times as fast: the cores are the threads' own
+    layout.record(1, True, p // 2, 1e-9)  # too short a part to tell anything
+    calls = [list(layout.parts(1, 1600)) for _ in range(layout.PROBE_EVERY)]
+    assert calls[:-2] == [[(False, 1600)]] * (layout.PROBE_EVERY - 2)
+    assert calls[-2] == [(True, p), (False, 1600 - p)]  # now and then a short try of the other way
+    assert list(layout.parts(1, p)) == [(False, p)]  # a call too short to try anything on
+    for _ in range(5):
+        layout.record(1, False, 1600, 16.0)  # columns collapsed: another process holds a core
+    assert layout.best(1) and not layout.best(2)  # per number of streams
+    for _ in range(8):
+        layout.record(1, False, 1600, 0.05)  # the neighbour left
+    assert not layout.best(1)
+
+
+@pytest.mark.parametrize("shape", ["k3-2stacks", "cond-hop7"])
+def test_the_layout_changes_no_sample(shape):
+    """Calls cut into parts run different ways give the samples of whole calls run one way."""
+    model = random_model(SHAPES[shape], seed=5)
+    made = []
+    for plan in ("columns", "rows", "probing"):
+        generator = native.NativeGenerator(model, 2, threads=2)
+        if plan == "probing":
+            generator.layout.PROBE_STEPS, generator.layout.PROBE_EVERY = 37, 2
+        else:
+            generator.layout, generator.rows_from = None, (1 << 30 if plan == "columns" else 1)
+        for slot in range(2):
+            generator.reset(slot, speaker=slot, seed=slot, frames=frames_of(model, slot, 2000))
+        made.append(np.concatenate([generator.generate(n) for n in (300, 100, 37, 300, 200, 1, 500)], axis=1))
+    assert np.array_equal(made[0], made[1]) and np.array_equal(made[0], made[2])

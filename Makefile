@@ -1,7 +1,7 @@
 # Everything runs inside a virtual environment that `make` creates on first use.
 #   make serve   install (first time) and run the server on the bundled models
 #   make test    install (first time) and run the default test suite
-#   make test-recipes  the offline recipes end to end (minutes; CI runs them after make test)
+#   make test-recipes  the recipes end to end (minutes; CI runs them after make test)
 #   make demo    write demo.wav with the bundled speech model
 #   make bench   measure generation speed, every backend side by side
 #   make soak    mixed, partly hostile traffic against a live server (SOAK_SECONDS, default 300)

@@ -2,12 +2,15 @@
 
 import json
 
+import pytest
 import soundfile as sf
 
 from tests.conftest import write_tone
 from tests.recipes.conftest import TINY, run_recipe
 from wavenet.checkpoint import load_release
 from wavenet.data.dataset import PreparedData
+
+pytestmark = pytest.mark.recipes  # about a minute together: `make test-recipes` and CI run them, `make test` does not
 
 
 def test_vctk_recipe_on_a_fake_corpus(tmp_path):

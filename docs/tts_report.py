@@ -59,7 +59,7 @@ QUALITY = ROOT / "docs" / "QUALITY.md"
 BEGIN, END = "<!-- text to speech: docs/tts_report.py -->", "<!-- end of text to speech -->"
 ALLISON = "asterisk-en_US_f_Allison"
 # Her (the recorded voice), and one voice of each synthetic engine: pocketsphinx runs at about real
-# time on what the model says now, so the 37 voices' 100 sentences would take about 3 hours here.
+# time on what the model says now, so the 37 voices' 100 sentences would take 2 to 3 hours here.
 VOICES = (ALLISON, "mbrola-mb-us2", "flite-slt", "espeak-en-us-m1")
 MAX_CHARS = 80
 

@@ -60,7 +60,7 @@ class Layout:
     Columns are fastest while the threads have the cores to themselves, but its threads meet at
     every layer, and when another process holds a core every meeting waits for a thread the
     kernel has put aside: measured on 2 cores beside a training run, speech-small at one stream
-    made 350 to 7,900 samples/s by columns against 18,000 to 20,000 by rows (one thread, no
+    made 350 to 7,900 samples/s by columns against 15,600 to 19,900 by rows (one thread, no
     meetings). Both compute every number the same way (the tests check that the samples are
     identical), so the choice changes only the speed. A call runs the way that was faster lately
     for its number of streams; its first ``PROBE_STEPS`` steps try a way not yet measured, or,

@@ -87,8 +87,8 @@ quality-report: install
 	$(BIN)/python docs/conditioned_report.py
 
 lint: install
-	$(BIN)/ruff check wavenet wavenet_service recipes tests bench docs
-	$(BIN)/ruff format --check wavenet wavenet_service recipes tests bench docs
+	$(BIN)/ruff check wavenet service recipes tests bench docs
+	$(BIN)/ruff format --check wavenet service recipes tests bench docs
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache demo.wav

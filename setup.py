@@ -1,4 +1,4 @@
-"""Builds the native generation kernels (wavenet/generation/_native.c); everything else is in pyproject.toml.
+"""Builds the native generation kernels (wavenet/generation/backends/_native.c); everything else is in pyproject.toml.
 
 The extension is optional: without a C compiler the package installs anyway and generation
 falls back to the plain torch backend.
@@ -9,8 +9,8 @@ from setuptools import Extension, setup
 setup(
     ext_modules=[
         Extension(
-            "wavenet.generation._native",
-            sources=["wavenet/generation/_native.c"],
+            "wavenet.generation.backends._native",
+            sources=["wavenet/generation/backends/_native.c"],
             extra_compile_args=["-O3", "-std=gnu11", "-fno-math-errno", "-pthread"],
             extra_link_args=["-pthread"],
             optional=True,

@@ -16,7 +16,7 @@ OUT=${OUT:-$PWD/bench/gpu-out}
 mkdir -p "$OUT"
 exec > >(tee "$OUT/log.txt") 2>&1
 PY=${PYTHON:-python3}
-export PYTHONPATH=$PWD  # the sources as they are: no build step (the native CPU backend is not needed here)
+export PYTHONPATH=$PWD:$PWD/service  # the sources as they are: no build step (the native CPU backend is not needed here)
 say() { echo; echo "== $(date -u +%T) $*"; }
 failed=()
 check() { local name=$1; shift; "$@" || failed+=("$name (exit $?)"); }

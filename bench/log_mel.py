@@ -1,6 +1,6 @@
 """Log-mel frames with torch (what wavenet uses) against librosa computing the same thing: time and agreement.
 
-    pip install librosa   # not a dependency of the project; only this measurement needs it
+    pip install librosa   # not a dependency of the library; [dev] has it for this and tests/test_dsp.py
     python bench/log_mel.py [--seconds 60] [--repeats 5] [--json bench/log_mel.json]
 
 Why torch: it is already a dependency, and librosa brings numba and llvmlite (about 150 MB) for
@@ -19,7 +19,7 @@ import time
 import numpy as np
 import torch
 
-from wavenet.data.features import FeatureOptions, log_mel
+from wavenet.dsp import MelSpec, log_mel
 
 
 def signal(seconds: float, rate: int = 16000) -> np.ndarray:
@@ -30,7 +30,7 @@ def signal(seconds: float, rate: int = 16000) -> np.ndarray:
     )
 
 
-def librosa_log_mel(audio: np.ndarray, rate: int, options: FeatureOptions) -> np.ndarray:
+def librosa_log_mel(audio: np.ndarray, rate: int, options: MelSpec) -> np.ndarray:
     import librosa
 
     mel = librosa.feature.melspectrogram(
@@ -68,7 +68,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--json", default=None)
     args = parser.parse_args()
-    options, rate = FeatureOptions(), 16000
+    options, rate = MelSpec(), 16000
     audio = signal(args.seconds, rate)
     ours_s, ours = timed(lambda: log_mel(audio, rate, options), args.repeats)
     theirs_s, theirs = timed(lambda: librosa_log_mel(audio, rate, options), args.repeats)

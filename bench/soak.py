@@ -3,18 +3,23 @@
     python bench/soak.py --duration 300 --json bench/soak.json        # starts `wavenet serve` itself
     python bench/soak.py --url http://127.0.0.1:8000 --pid PID        # or against a running server
 
-Clients, all at once, each kind in its own loop, every request on its own connection:
+The server started here serves every bundled model (checkpoints/), so that every route is
+exercised: unconditioned models, text to speech, the mel vocoder and MIDI to piano. Clients, all
+at once, each kind in its own loop, every request on its own connection:
 
-- valid: POST or GET /synthesize for 0.1 to 3 s of audio, read as fast as possible;
+- valid: a mix of every route the served models take: POST or GET /synthesize for 0.1 to 3 s of
+  audio, POST /synthesize with a sentence of text, POST /vocode with a recording of 0.2 to 1.5 s,
+  POST /render with a MIDI file of a few notes; read as fast as possible;
 - slow: the same, read at about real time (a listener);
-- malformed: bad JSON, unknown fields, bad values, unknown speakers, oversized or lying bodies,
-  bytes that are not HTTP at all;
+- malformed: bad JSON, unknown fields, bad values, unknown speakers and models, over-long text,
+  empty or garbage uploads, oversized or lying bodies, bytes that are not HTTP at all;
 - vanishing: ask for audio, then leave before the first byte, after the headers, or mid-stream;
 - stalled: ask for long audio, read the headers, then read nothing (the server must drop them);
 - bursts: every ``--burst-every`` seconds, ``--burst`` requests at once, past the queue.
 
 It checks, and exits 1 unless all hold: no response has a 5xx status; every WAV read to its
-end has exactly the requested length (header and body); every stalled client is dropped
+end has exactly the requested length (header and body: the seconds asked for, or frames × hop
+of an upload; for text, the length its header states); every stalled client is dropped
 (its connection ends before its audio does); the server's memory (RSS) grows by less than
 ``--max-growth-mb`` between the end of the warm-up and the end; and afterwards the server is
 ready, with no stream running, paused or queued. Counts are bounded by ``--duration`` and
@@ -25,7 +30,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import io
 import json
+import math
 import os
 import random
 import socket
@@ -60,9 +67,35 @@ class Tally:
             self.errors.append(message)
 
 
+SENTENCES = (
+    "The weather will be cloudy tomorrow.",
+    "Please call me back after six.",
+    "Dr. Smith paid $12.50 for two tickets!",
+    "Is this the right way to the station?",
+)
+# What each kind of served model takes, by its conditioning kind (GET /models): how a valid client asks it.
+ROUTES = {None: "seconds", "linguistic": "text", "mel": "vocode", "pianoroll": "render"}
+
+
+@dataclass
+class Served:
+    """A served model, as GET /models lists it."""
+
+    name: str
+    speakers: list[str]
+    hop: int  # samples per frame; 0 without conditioning
+
+
 class Soak:
-    def __init__(self, args: argparse.Namespace, host: str, port: int, speakers: list[str]) -> None:
-        self.args, self.host, self.port, self.speakers = args, host, port, speakers
+    def __init__(self, args: argparse.Namespace, host: str, port: int, models: list[dict]) -> None:
+        self.args, self.host, self.port = args, host, port
+        self.by_route: dict[str, list[Served]] = {}
+        for m in models:
+            conditioning = m.get("conditioning") or {}
+            served = Served(m["name"], [s["name"] for s in m["speakers"]][:8], conditioning.get("hop", 0))
+            self.by_route.setdefault(ROUTES[conditioning.get("kind")], []).append(served)
+        if "seconds" not in self.by_route:
+            raise SystemExit("the soak needs a model without conditioning among those served (for bursts and stalls)")
         self.tally = Tally()
         self.deadline = time.monotonic() + args.duration
         self.rng = random.Random(args.seed)
@@ -81,11 +114,18 @@ class Soak:
         return await asyncio.open_connection(sock=sock)
 
     def synth_request(self, body: dict, get: bool = False) -> bytes:
+        if "model" not in body:
+            body = {"model": self.by_route["seconds"][0].name, **body}
         if get:
             query = "&".join(f"{k}={v}" for k, v in body.items())
             return f"GET /synthesize?{query} HTTP/1.1\r\nHost: soak\r\nConnection: close\r\n\r\n".encode()
         data = json.dumps(body).encode()
         head = "POST /synthesize HTTP/1.1\r\nHost: soak\r\nContent-Type: application/json\r\n"
+        return (head + f"Content-Length: {len(data)}\r\nConnection: close\r\n\r\n").encode() + data
+
+    def upload_request(self, route: str, query: dict, data: bytes) -> bytes:
+        target = f"/{route}?" + "&".join(f"{k}={v}" for k, v in query.items())
+        head = f"POST {target} HTTP/1.1\r\nHost: soak\r\nContent-Type: application/octet-stream\r\n"
         return (head + f"Content-Length: {len(data)}\r\nConnection: close\r\n\r\n").encode() + data
 
     async def read_head(self, reader: asyncio.StreamReader) -> tuple[int, dict[str, str]]:
@@ -98,25 +138,51 @@ class Soak:
             self.tally.fail(f"status {status}")
         return status, headers
 
-    def body_request(self) -> dict:
-        body: dict = {"seconds": round(self.rng.uniform(0.1, 3.0), 3), "seed": self.rng.randrange(2**31)}
-        if self.speakers:
-            body["speaker"] = self.rng.choice(self.speakers)
+    def valid_request(self) -> tuple[str, bytes, int | None]:
+        """A valid request to a random route of the served models: (route, raw request, expected samples or None).
+
+        None: text, whose length only the server knows (its header states it).
+        """
+        route = self.rng.choices(["seconds", "text", "vocode", "render"], weights=[0.55, 0.15, 0.15, 0.15])[0]
+        if route not in self.by_route:
+            route = "seconds"
+        model = self.rng.choice(self.by_route[route])
+        extra: dict = {"seed": self.rng.randrange(2**31)}
+        if model.speakers and route != "render":
+            extra["speaker"] = self.rng.choice(model.speakers)
         if self.rng.random() < 0.3:
-            body["temperature"] = round(self.rng.uniform(0.5, 1.5), 2)
-        return body
+            extra["temperature"] = round(self.rng.uniform(0.5, 1.5), 2)
+        if route == "seconds":
+            seconds = round(self.rng.uniform(0.1, 3.0), 3)
+            body = {"model": model.name, "seconds": seconds, **extra}
+            return route, self.synth_request(body, get=self.rng.random() < 0.2), round(seconds * RATE)
+        if route == "text":
+            return route, self.synth_request({"model": model.name, "text": self.rng.choice(SENTENCES), **extra}), None
+        if route == "vocode":  # a steady tone at 16 kHz: nothing to trim, so frames × hop samples come back
+            n = round(self.rng.uniform(0.2, 1.5) * RATE)
+            return (
+                route,
+                self.upload_request(route, {"model": model.name, **extra}, tone_wav(n, self.rng)),
+                (math.ceil(n / model.hop) * model.hop),
+            )
+        # Times in whole ticks (960 a second), as the file stores them: the length follows the stored end.
+        notes = [(self.rng.randrange(48, 84), 0.1 * i, round((0.1 * i + self.rng.uniform(0.05, 0.4)) * 960) / 960)
+                 for i in range(4)]  # fmt: skip
+        samples = round((max(end for _, _, end in notes) + 1.0) * RATE)  # and a second of tail
+        expected = math.ceil(samples / model.hop) * model.hop
+        return route, self.upload_request(route, {"model": model.name, **extra}, midi_file(notes)), expected
 
     # The clients.
 
     async def valid(self, kind: str = "valid", pace: float = 0.0) -> None:
         while self.more():
             self.tally.requests += 1
-            body = self.body_request()
-            expected = round(body["seconds"] * RATE)
+            route, raw, expected = self.valid_request()
+            body = f"{route} request"
             start = time.monotonic()
             try:
                 reader, writer = await self.connect()
-                writer.write(self.synth_request(body, get=self.rng.random() < 0.2))
+                writer.write(raw)
                 status, headers = await asyncio.wait_for(self.read_head(reader), 120)
                 if status == 429:
                     self.tally.count(kind, "429")
@@ -125,7 +191,7 @@ class Soak:
                     self.tally.fail(f"{kind}: status {status} for {body}")
                 else:
                     data = await self.read_body(reader, int(headers["content-length"]), pace, start)
-                    self.check_wav(kind, data, expected)
+                    self.check_wav(f"{kind} {route}", data, expected)
                 writer.close()
             except (OSError, asyncio.IncompleteReadError, TimeoutError) as err:
                 self.tally.fail(f"{kind}: {type(err).__name__} {err} for {body}")
@@ -143,8 +209,10 @@ class Soak:
                 await asyncio.sleep(len(chunk) / 2 / RATE / pace)
         return bytes(data)
 
-    def check_wav(self, kind: str, data: bytes, expected: int) -> None:
-        if len(data) != 44 + 2 * expected:
+    def check_wav(self, kind: str, data: bytes, expected: int | None) -> None:
+        if expected is None and len(data) >= 44:  # the length the header states
+            expected = struct.unpack("<I", data[40:44])[0] // 2
+        if expected is None or len(data) != 44 + 2 * expected:
             self.tally.fail(f"{kind}: {len(data)} bytes, expected {44 + 2 * expected}")
             return
         riff, data_size = struct.unpack("<I", data[4:8])[0], struct.unpack("<I", data[40:44])[0]
@@ -166,7 +234,15 @@ class Soak:
             ("oversized", b"POST /synthesize HTTP/1.1\r\nHost: soak\r\nContent-Length: %d\r\n\r\n" % len(big) + big),
             ("lying length", b"POST /synthesize HTTP/1.1\r\nHost: soak\r\nContent-Length: 99\r\n\r\n{}"),
             ("not http", bytes(self.rng.randrange(256) for _ in range(64)) + b"\r\n\r\n"),
+            ("unknown model", self.synth_request({"model": "nobody", "seconds": 1})),
         ]
+        for route, model in ((r, m[0].name) for r, m in self.by_route.items()):
+            if route == "text":
+                cases.append(("over-long text", self.synth_request({"model": model, "text": "word " * 10_000})))
+                cases.append(("unspeakable text", self.synth_request({"model": model, "text": "?! ..."})))
+            elif route in ("vocode", "render"):
+                cases.append((f"empty {route}", self.upload_request(route, {"model": model}, b"")))
+                cases.append((f"garbage {route}", self.upload_request(route, {"model": model}, b"RIFF" + bytes(300))))
         while self.more():
             self.tally.requests += 1
             name, raw = self.rng.choice(cases)
@@ -278,6 +354,36 @@ class Soak:
         await asyncio.gather(*loops)
 
 
+def tone_wav(samples: int, rng: random.Random) -> bytes:
+    """A steady tone at 16 kHz, as a 16-bit WAV file."""
+    import numpy as np
+    import soundfile as sf
+
+    t = np.arange(samples) / RATE
+    out = io.BytesIO()
+    sf.write(out, 0.3 * np.sin(2 * np.pi * rng.uniform(100, 400) * t), RATE, format="WAV", subtype="PCM_16")
+    return out.getvalue()
+
+
+def midi_file(notes: list[tuple[int, float, float]]) -> bytes:
+    """A one-track MIDI file of (key, start s, end s) at 120 bpm (960 ticks a second)."""
+    import mido
+
+    events = sorted(
+        [(start, "note_on", key) for key, start, _ in notes] + [(end, "note_off", key) for key, _, end in notes]
+    )
+    track, now = mido.MidiTrack(), 0
+    for when, kind, key in events:
+        ticks = round(when * 960)
+        track.append(mido.Message(kind, note=key, velocity=80 if kind == "note_on" else 0, time=ticks - now))
+        now = ticks
+    midi = mido.MidiFile(ticks_per_beat=480)
+    midi.tracks.append(track)
+    out = io.BytesIO()
+    midi.save(file=out)
+    return out.getvalue()
+
+
 def rss_mb(pid: int) -> float:
     with open(f"/proc/{pid}/status", encoding="ascii") as f:
         return next(int(line.split()[1]) for line in f if line.startswith("VmRSS")) / 1024
@@ -309,7 +415,7 @@ def start_server(args: argparse.Namespace) -> tuple[subprocess.Popen, str]:
         "WAVENET_BUFFER_SECONDS": "1",
         "WAVENET_QUEUE_SIZE": str(args.queue_size),
     }
-    command = [sys.executable, "-m", "wavenet", "serve", args.model, "--port", str(port)]
+    command = [sys.executable, "-m", "wavenet", "serve", *args.model, "--port", str(port)]
     command += ["--max-batch", str(args.max_batch)]
     log = open(args.server_log, "w") if args.server_log else subprocess.DEVNULL  # noqa: SIM115
     process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
@@ -332,7 +438,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--url", default=None, help="a running server (default: start one)")
     parser.add_argument("--pid", type=int, default=None, help="its process id, to measure its memory")
-    parser.add_argument("--model", default=str(REPO / "checkpoints" / "speech-small"), help="served when started here")
+    parser.add_argument(
+        "--model", nargs="*", default=[], help="served when started here (default: every model in checkpoints/)"
+    )
     parser.add_argument("--duration", type=float, default=300.0, help="seconds of traffic (default 300)")
     parser.add_argument("--warmup", type=float, default=0.15, help="share of the duration before memory is read")
     parser.add_argument("--max-requests", type=int, default=100_000)
@@ -362,8 +470,7 @@ def main() -> int:
     try:
         host, port = url.split("//", 1)[1].rsplit(":", 1)
         models = json.loads(get(f"{url}/models")[1])["models"]
-        speakers = [s["name"] for s in models[0]["speakers"]][:8]
-        soak = Soak(args, host, int(port), speakers)
+        soak = Soak(args, host, int(port), models)
         memory: dict[str, float] = {}
 
         async def run() -> None:
@@ -386,11 +493,10 @@ def main() -> int:
             m: metric(text, m) for m in ("wavenet_active_streams", "wavenet_paused_streams", "wavenet_queue_depth")
         }
         tally = soak.tally
-        outcomes = {
-            line.split('outcome="')[1].split('"')[0]: float(line.rsplit(" ", 1)[1])
-            for line in text.splitlines()
-            if line.startswith("wavenet_streams_total{")
-        }
+        outcomes: Counter = Counter()  # every served model's streams, by how they ended
+        for line in text.splitlines():
+            if line.startswith("wavenet_streams_total{"):
+                outcomes[line.split('outcome="')[1].split('"')[0]] += float(line.rsplit(" ", 1)[1])
         checks = {
             "no 5xx": not any(s >= 500 for s in tally.statuses),
             "every completed WAV exact": not any("bytes, expected" in e or "header sizes" in e for e in tally.errors),
@@ -412,7 +518,7 @@ def main() -> int:
             "requests": tally.requests,
             "statuses": dict(sorted(tally.statuses.items())),
             "clients": dict(sorted(tally.outcomes.items())),
-            "server_streams": outcomes,
+            "server_streams": dict(outcomes),
             "first_audio_s": {
                 "median": round(statistics.median(tally.first_audio), 3) if tally.first_audio else None,
                 "p95": round(sorted(tally.first_audio)[int(0.95 * (len(tally.first_audio) - 1))], 3)

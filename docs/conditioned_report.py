@@ -41,13 +41,13 @@ import quality_report  # noqa: E402  (its picture helpers)
 from quality_report import F0_THRESHOLD, PICTURES, SAMPLES, curves, plt, save  # noqa: E402
 
 from wavenet import mulaw  # noqa: E402
-from wavenet.checkpoint import Checkpoint, load_release  # noqa: E402
 from wavenet.data.dataset import PreparedData, Split  # noqa: E402
 from wavenet.data.features import KEYS, read_midi  # noqa: E402
 from wavenet.evaluation.intelligibility import word_error_rate  # noqa: E402
 from wavenet.evaluation.likelihood import model_log2_probs  # noqa: E402
 from wavenet.evaluation.quality import chroma_similarity, mel_distance_db, onsets, pitch_errors  # noqa: E402
 from wavenet.generation.registry import make_generator  # noqa: E402
+from wavenet.release import Checkpoint, load_release  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 QUALITY = ROOT / "docs" / "QUALITY.md"

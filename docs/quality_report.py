@@ -27,12 +27,12 @@ import numpy as np  # noqa: E402
 import soundfile as sf  # noqa: E402
 
 from wavenet import mulaw  # noqa: E402
-from wavenet.checkpoint import Checkpoint, load_release  # noqa: E402
 from wavenet.data.dataset import PreparedData  # noqa: E402
 from wavenet.evaluation.likelihood import evaluate  # noqa: E402
 from wavenet.evaluation.ngram import KneserNey  # noqa: E402
-from wavenet.evaluation.quality import frechet_distance, levels, log_mel, median_f0, voiced_share  # noqa: E402
+from wavenet.evaluation.quality import frechet_distance, levels, median_f0, mel_features, voiced_share  # noqa: E402
 from wavenet.generation.registry import make_generator  # noqa: E402
+from wavenet.release import Checkpoint, load_release  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
@@ -132,7 +132,7 @@ def f0_scatter(points: list[tuple[str, float, float]], r: float, name: str) -> s
 def compare(real: np.ndarray, generated: np.ndarray, ngram: np.ndarray, rate: int) -> dict:
     """Level statistics and log-mel Fréchet distances, with two scales: real vs real, real vs n-gram."""
     half = len(real) // 2
-    mel_real, mel_a, mel_b = log_mel(real, rate), log_mel(real[:half], rate), log_mel(real[half:], rate)
+    mel_real, mel_a, mel_b = mel_features(real, rate), mel_features(real[:half], rate), mel_features(real[half:], rate)
     return {
         "levels": {
             "real": asdict(levels(real, rate)),
@@ -140,9 +140,9 @@ def compare(real: np.ndarray, generated: np.ndarray, ngram: np.ndarray, rate: in
             "n-gram samples": asdict(levels(ngram, rate)),
         },
         "frechet": {
-            "generated vs real": frechet_distance(log_mel(generated, rate), mel_real),
+            "generated vs real": frechet_distance(mel_features(generated, rate), mel_real),
             "real half vs real half": frechet_distance(mel_a, mel_b),
-            "n-gram samples vs real": frechet_distance(log_mel(ngram, rate), mel_real),
+            "n-gram samples vs real": frechet_distance(mel_features(ngram, rate), mel_real),
         },
     }
 

@@ -43,12 +43,12 @@ from conditioned_report import espeak, recognise, resynthesise  # noqa: E402
 from quality_report import F0_THRESHOLD, PICTURES, SAMPLES, plt, save  # noqa: E402
 
 from wavenet import mulaw  # noqa: E402
-from wavenet.checkpoint import Checkpoint, load_release  # noqa: E402
 from wavenet.data.audio import AudioOptions, load_audio  # noqa: E402
 from wavenet.data.manifest import read_manifest  # noqa: E402
 from wavenet.evaluation.intelligibility import word_error_rate  # noqa: E402
 from wavenet.evaluation.quality import median_f0, voiced_share  # noqa: E402
-from wavenet.generation.synthesis import text_frames  # noqa: E402
+from wavenet.release import Checkpoint, load_release  # noqa: E402
+from wavenet.synthesizer import text_frames  # noqa: E402
 from wavenet.text.align import Segment, align, boundary_errors  # noqa: E402
 from wavenet.text.espeak import PAUSE, render  # noqa: E402
 from wavenet.text.normalize import normalize  # noqa: E402

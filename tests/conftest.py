@@ -4,11 +4,11 @@ import os
 import pytest
 import torch
 
-from wavenet.config import PRESETS, WaveNetConfig
-from wavenet.generation import native
-from wavenet.generation.cached import CachedGenerator
-from wavenet.generation.cuda_graph import GraphGenerator
+from wavenet.generation.backends import native
+from wavenet.generation.backends.cached import CachedGenerator
+from wavenet.generation.backends.cuda_graph import GraphGenerator
 from wavenet.model import WaveNet
+from wavenet.model_config import PRESETS, WaveNetConfig
 
 # Without a GPU, the fused backend's Triton kernel runs in Triton's interpreter (tests/generation/test_fused.py).
 # Triton reads this when the kernel's module is first imported, which no test does before this runs.
@@ -188,8 +188,8 @@ def write_tone(path, seconds: float = 0.5, rate: int = 16000, f0: float = 220.0,
 
 def conditioned_release(path, kind: str):
     """A tiny conditioned model (random weights) whose frames are log-mel or a piano roll, hop 40."""
-    from wavenet.checkpoint import save_release
     from wavenet.data.features import FeatureOptions
+    from wavenet.release import save_release
 
     features = FeatureOptions(kind, hop=40, n_mels=6, n_fft=256, win=200)
     config = WaveNetConfig(

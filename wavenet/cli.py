@@ -1,10 +1,12 @@
 """The ``wavenet`` command.
 
     wavenet info CHECKPOINT
-    wavenet generate CHECKPOINT -o OUT.wav [--speaker ID_OR_NAME] [--seconds S] [--temperature T] [--seed N]
+    wavenet generate CHECKPOINT -o OUT.wav [--seconds S] [--speaker ID_OR_NAME] [--temperature T] [--seed N]
     wavenet vocode CHECKPOINT IN.wav -o OUT.wav [--speaker ID_OR_NAME] [--temperature T] [--seed N]
     wavenet render CHECKPOINT SONG.mid -o OUT.wav [--temperature T] [--seed N]
     wavenet say CHECKPOINT TEXT -o OUT.wav [--speaker ID_OR_NAME] [--rate R] [--pitch P] [--seed N]
+
+(generate, vocode, render and say are one call of the library's synthesis API: wavenet.synthesizer)
     wavenet bench [--model ref20|CHECKPOINT[,...]] [--batch 1,16] [--seconds S] [--json OUT]
     wavenet manifest {vctk,maestro,dir} ROOT -o MANIFEST.tsv
     wavenet prepare MANIFEST OUT_DIR [--trim-silence] [--normalize] [--valid-fraction F] [--valid-speakers A,B]
@@ -23,16 +25,14 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import secrets
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-import numpy as np
 import torch
 
-from wavenet.checkpoint import load_model
 from wavenet.errors import WavenetError
+from wavenet.release import load_model
 
 log = logging.getLogger("wavenet")
 
@@ -66,44 +66,34 @@ def build_parser() -> argparse.ArgumentParser:
     info.add_argument("--json", action="store_true", help="print machine-readable JSON")
     info.set_defaults(run=run_info)
 
-    gen = sub.add_parser("generate", help="generate a WAV file")
-    gen.add_argument("checkpoint", metavar="CHECKPOINT", help="checkpoint directory or preset name")
-    gen.add_argument("-o", "--output", required=True, type=Path, metavar="OUT.wav")
-    gen.add_argument("--speaker", default="0", help="speaker id or name (default 0)")
-    gen.add_argument("--seconds", type=float, default=1.0, help="length of the audio (default 1.0)")
-    gen.add_argument("--temperature", type=float, default=1.0, help="softmax temperature, > 0 (default 1.0)")
-    gen.add_argument("--seed", type=int, default=None, help="random seed (default: a random one, printed)")
-    gen.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
-    gen.add_argument("--backend", default="auto", help="generation backend (default: the fastest available)")
-    gen.set_defaults(run=run_generate)
-
-    for name, what, kind, input_help in (
-        ("vocode", "resynthesise a recording from its mel frames (a mel vocoder)", "mel", "IN.wav"),
-        ("render", "render a MIDI file (a piano-roll model)", "pianoroll", "SONG.mid"),
+    # generate, vocode, render and say: one input each, as a Request (wavenet.synthesizer).
+    speaker_help = "speaker id or name (default: the model's: 'any' where it has one, else 0)"
+    for name, what, field, input_help in (
+        ("generate", "generate audio of a given length (a model without input frames)", "seconds", None),
+        ("vocode", "resynthesise a recording from its mel frames (a mel vocoder)", "recording", "IN.wav"),
+        ("render", "render a MIDI file (a piano-roll model)", "midi", "SONG.mid"),
+        ("say", "speak a text (a text-to-speech model)", "text", "TEXT"),
     ):
-        conditioned = sub.add_parser(name, help=what)
-        conditioned.add_argument("checkpoint", metavar="CHECKPOINT", help="a checkpoint conditioned on such frames")
-        conditioned.add_argument("input", type=Path, metavar=input_help)
-        conditioned.add_argument("-o", "--output", required=True, type=Path, metavar="OUT.wav")
-        conditioned.add_argument("--speaker", default=None, help="speaker id or name (default: 'any', else 0)")
-        conditioned.add_argument("--temperature", type=float, default=1.0, help="softmax temperature, > 0")
-        conditioned.add_argument("--seed", type=int, default=None, help="random seed (default: a random one, printed)")
-        conditioned.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
-        conditioned.add_argument("--backend", default="auto", help="generation backend (default: the fastest)")
-        conditioned.set_defaults(run=run_conditioned, kind=kind)
-
-    say = sub.add_parser("say", help="speak a text (a text-to-speech model)")
-    say.add_argument("checkpoint", metavar="CHECKPOINT", help="a checkpoint conditioned on linguistic frames")
-    say.add_argument("text", metavar="TEXT", help="what to say (English)")
-    say.add_argument("-o", "--output", required=True, type=Path, metavar="OUT.wav")
-    say.add_argument("--speaker", default="0", help="speaker id or name (default 0)")
-    say.add_argument("--rate", type=float, default=1.0, help="speaking rate: 2 is twice as fast (default 1)")
-    say.add_argument("--pitch", type=float, default=1.0, help="pitch: 2 is an octave higher (default 1)")
-    say.add_argument("--temperature", type=float, default=1.0, help="softmax temperature, > 0")
-    say.add_argument("--seed", type=int, default=None, help="random seed (default: a random one, printed)")
-    say.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
-    say.add_argument("--backend", default="auto", help="generation backend (default: the fastest)")
-    say.set_defaults(run=run_say)
+        command = sub.add_parser(name, help=what)
+        command.add_argument("checkpoint", metavar="CHECKPOINT", help="checkpoint directory or preset name")
+        if field == "text":
+            command.add_argument("input", metavar="TEXT", help="what to say (English)")
+        elif input_help:
+            command.add_argument("input", type=Path, metavar=input_help)
+        command.add_argument("-o", "--output", required=True, type=Path, metavar="OUT.wav")
+        if field == "seconds":
+            command.add_argument("--seconds", type=float, default=1.0, help="length of the audio (default 1.0)")
+        command.add_argument("--speaker", default=None, help=speaker_help)
+        if field == "text":
+            command.add_argument(
+                "--rate", type=float, default=1.0, help="speaking rate: 2 is twice as fast (default 1)"
+            )
+            command.add_argument("--pitch", type=float, default=1.0, help="pitch: 2 is an octave higher (default 1)")
+        command.add_argument("--temperature", type=float, default=1.0, help="softmax temperature, > 0 (default 1.0)")
+        command.add_argument("--seed", type=int, default=None, help="random seed (default: a random one, printed)")
+        command.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
+        command.add_argument("--backend", default="auto", help="generation backend (default: the fastest available)")
+        command.set_defaults(run=run_synthesis, field=field)
 
     bench = sub.add_parser("bench", help="measure generation speed of every backend side by side")
     bench.add_argument(
@@ -220,87 +210,33 @@ def run_info(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_generate(args: argparse.Namespace) -> int:
+def run_synthesis(args: argparse.Namespace) -> int:
+    """generate, vocode, render and say: the command's input as a Request, through the Synthesizer."""
     from tqdm import tqdm
 
-    from wavenet.generation.sampling import check_temperature
-    from wavenet.generation.synthesis import check_output, num_samples, write_wav
+    from wavenet.synthesizer import Request, Synthesizer, check_output
 
     check_output(args.output)
-    device = _device(args.device)
-    ckpt = load_model(args.checkpoint, device)
-    try:
-        samples = num_samples(args.seconds, ckpt.config.sample_rate)
-    except WavenetError as err:
-        raise WavenetError(f"--seconds: {err}") from None
-    speaker = ckpt.speaker_id(args.speaker)
-    check_temperature(args.temperature)
-    if args.seed is None:
-        args.seed = secrets.randbits(31)  # chosen here so that it can be printed
-    with tqdm(total=samples, unit="sample", unit_scale=True, desc="generating", file=sys.stderr) as bar:
-        write_wav(args.output, ckpt, samples, speaker, args.temperature, args.seed, args.backend, bar.update)
+    synth = Synthesizer.load(args.checkpoint, _device(args.device), args.backend)
+    given = args.seconds if args.field == "seconds" else args.input
+    extra = {"rate": args.rate, "pitch": args.pitch} if args.field == "text" else {}
+    request = Request(
+        **{args.field: given}, speaker=args.speaker, temperature=args.temperature, seed=args.seed, **extra
+    )
+    audio = synth.synthesize(request)
+    with tqdm(total=audio.samples, unit="sample", unit_scale=True, desc=args.command, file=sys.stderr) as bar:
+        audio.write(args.output, bar.update)
+    seconds = audio.samples / audio.sample_rate
+    frames = f" from {len(audio.plan.frames)} frames" if audio.plan.frames is not None else ""
     print(
-        f"wrote {args.output}: {samples} samples ({samples / ckpt.config.sample_rate:g} s), speaker {speaker}, seed {args.seed}"
+        f"wrote {args.output}: {audio.samples} samples ({seconds:g} s){frames}, "
+        f"speaker {audio.plan.speaker}, seed {audio.seed}"
     )
     return 0
 
 
-def run_conditioned(args: argparse.Namespace) -> int:
-    """vocode and render: the input file's frames, through a model conditioned on that kind of frames."""
-    from tqdm import tqdm
-
-    from wavenet.generation.sampling import check_temperature
-    from wavenet.generation.synthesis import check_output, input_frames, write_wav
-
-    check_output(args.output)
-    ckpt = load_model(args.checkpoint, _device(args.device))
-    if ckpt.features is None or ckpt.features.kind != args.kind:
-        have = ckpt.features.kind if ckpt.features else "no"
-        raise WavenetError(
-            f"{args.checkpoint}: {args.command} needs a model conditioned on {args.kind} frames; it takes {have} frames"
-        )
-    speaker = ckpt.speaker_id(args.speaker) if args.speaker is not None else ckpt.default_speaker
-    check_temperature(args.temperature)
-    if not args.input.is_file():
-        raise WavenetError(f"{args.input}: no such file")
-    frames = input_frames(ckpt, args.input)
-    samples = len(frames) * ckpt.config.cond_hop
-    if args.seed is None:
-        args.seed = secrets.randbits(31)
-    with tqdm(total=samples, unit="sample", unit_scale=True, desc=args.command, file=sys.stderr) as bar:
-        write_wav(args.output, ckpt, samples, speaker, args.temperature, args.seed, args.backend, bar.update, frames)
-    rate = ckpt.config.sample_rate
-    print(f"wrote {args.output}: {samples} samples ({samples / rate:g} s) from {len(frames)} frames, seed {args.seed}")
-    return 0
-
-
-def run_say(args: argparse.Namespace) -> int:
-    """Text through a text-to-speech model: its sentences' frames, one stream."""
-    from tqdm import tqdm
-
-    from wavenet.generation.sampling import check_temperature
-    from wavenet.generation.synthesis import check_output, text_frames, write_wav
-
-    check_output(args.output)
-    ckpt = load_model(args.checkpoint, _device(args.device))
-    speaker = ckpt.speaker_id(args.speaker)
-    check_temperature(args.temperature)
-    try:
-        frames = np.concatenate(text_frames(ckpt, args.text, speaker, args.rate, args.pitch))
-    except WavenetError as err:
-        raise WavenetError(f"{args.checkpoint}: {err}") from None
-    samples = len(frames) * ckpt.config.cond_hop
-    if args.seed is None:
-        args.seed = secrets.randbits(31)
-    with tqdm(total=samples, unit="sample", unit_scale=True, desc="say", file=sys.stderr) as bar:
-        write_wav(args.output, ckpt, samples, speaker, args.temperature, args.seed, args.backend, bar.update, frames)
-    rate = ckpt.config.sample_rate
-    print(f"wrote {args.output}: {samples} samples ({samples / rate:g} s), speaker {speaker}, seed {args.seed}")
-    return 0
-
-
 def run_bench(args: argparse.Namespace) -> int:
-    from wavenet.generation.bench import bench_machine, format_table, run_bench, write_json
+    from wavenet.speed import bench_machine, format_table, run_bench, write_json
 
     device = _device(args.device)
     checkpoints = [load_model(spec, device) for spec in args.model.split(",")]
@@ -368,7 +304,7 @@ def run_prepare(args: argparse.Namespace) -> int:
 
 
 def run_train(args: argparse.Namespace) -> int:
-    from wavenet.training.config import load_run_config
+    from wavenet.training.run_config import load_run_config
     from wavenet.training.trainer import train
 
     train(load_run_config(args.config, args.overrides), resume=args.resume)
@@ -399,11 +335,16 @@ def run_eval(args: argparse.Namespace) -> int:
 
 
 def run_serve(args: argparse.Namespace) -> int:
-    from pydantic import ValidationError
-
-    from wavenet_service.registry import load_checkpoints
-    from wavenet_service.server import serve
-    from wavenet_service.settings import Settings
+    try:
+        from pydantic import ValidationError
+        from wavenet_service.engines import load_checkpoints
+        from wavenet_service.server import serve
+        from wavenet_service.settings import Settings
+    except ImportError as err:
+        raise WavenetError(
+            f"wavenet serve needs the server's packages ({err.name or err} is missing): "
+            "pip install 'wavenet-service[serve]'"
+        ) from None
 
     given = {
         "models": args.models or None,

@@ -27,7 +27,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from wavenet.config import WaveNetConfig
+from wavenet.model_config import WaveNetConfig
 
 
 class CausalInputLayer(nn.Module):

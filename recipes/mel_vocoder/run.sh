@@ -3,25 +3,14 @@
 #   recipes/mel_vocoder/run.sh [deps] [corpus] [manifest] [prepare] [train] [eval] [generate]
 # GENERATE_FILES (default 4): how many test files the generate stage resynthesises.
 # The manifest holds out three whole voices and 60 transcribed en_US_f_Allison prompts as the test
-# split (split_manifest.py); generate resynthesises test files from their own mel frames.
+# split (speech_offline/split_manifest.py); generate resynthesises test files from their own mel frames.
 source "$(dirname "$0")/../common.sh"
 
 default_stages=(corpus manifest prepare train eval generate)
 prepare_args=(--trim-silence --normalize --valid-fraction 0.05 --features mel --hop 200 --n-mels 80)
-speech="$recipe_dir/../speech_offline"
-corpus=${CORPUS:-work/speech_offline/corpus}
+source "$recipe_dir/../speech_offline/corpus.sh"
 
-stage_deps() { bash "$speech/run.sh" deps; }
-
-stage_corpus() {
-    if [[ -f "$corpus/voices.tsv" ]]; then
-        log "corpus: $corpus is there"
-    else
-        WORK=$(dirname "$corpus") bash "$speech/run.sh" corpus
-    fi
-}
-
-stage_manifest() { $PYTHON "$recipe_dir/split_manifest.py" "$corpus" "$work/manifest.tsv"; }
+stage_manifest() { split_manifest --held-out-speakers asterisk-it_IT_m_Carlo,mbrola-mb-us2,flite-awb; }
 
 stage_generate() {
     mkdir -p "$work/samples"

@@ -7,20 +7,9 @@ source "$(dirname "$0")/../common.sh"
 
 default_stages=(corpus manifest prepare train voices eval generate)
 prepare_args=(--trim-silence --normalize --valid-fraction 0.05 --features linguistic --hop 200)
-speech="$recipe_dir/../speech_offline"
-corpus=${CORPUS:-work/speech_offline/corpus}
+source "$recipe_dir/../speech_offline/corpus.sh"
 
-stage_deps() { bash "$speech/run.sh" deps; }
-
-stage_corpus() {
-    if [[ -f "$corpus/voices.tsv" ]]; then
-        log "corpus: $corpus is there"
-    else
-        WORK=$(dirname "$corpus") bash "$speech/run.sh" corpus
-    fi
-}
-
-stage_manifest() { $PYTHON "$recipe_dir/split_manifest.py" "$corpus" "$work/manifest.tsv"; }
+stage_manifest() { split_manifest --english-with-texts; }
 
 # Each voice's tempo and pitch against espeak-ng's, measured on its training files, saved in the model.
 stage_voices() { $PYTHON "$recipe_dir/voices.py" "$work/data/train.tsv" "$work/model" --files "${VOICE_FILES:-100}" \

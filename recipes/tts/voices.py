@@ -25,9 +25,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from wavenet.checkpoint import load_release, save_release  # noqa: E402
 from wavenet.data.audio import AudioOptions, load_audio  # noqa: E402
 from wavenet.data.manifest import read_manifest  # noqa: E402
+from wavenet.release import load_release, save_release  # noqa: E402
 from wavenet.text.normalize import normalize  # noqa: E402
 from wavenet.text.prosody import accuracy, cross_validate, fit_voice, read  # noqa: E402
 

@@ -1,30 +1,15 @@
-"""Feature frames: log-mel spectrograms and piano rolls, frame for frame."""
+"""Feature frames: piano rolls frame for frame, and each kind through preparation (log-mel: tests/test_dsp.py)."""
 
 import numpy as np
 import pytest
 
 from tests.conftest import write_midi, write_tone
-from wavenet.data.features import KEYS, FeatureOptions, Note, log_mel, midi_beside, piano_roll, read_midi
+from wavenet.data.features import KEYS, FeatureOptions, Note, midi_beside, piano_roll, read_midi
 from wavenet.data.manifest import Utterance, write_manifest
 from wavenet.data.prepare import prepare
 from wavenet.errors import WavenetError
 
 RATE = 16000
-
-
-@pytest.mark.parametrize("samples", [1, 199, 200, 201, 16000])
-def test_one_frame_per_hop_rounded_up(samples):
-    frames = log_mel(np.zeros(samples, dtype=np.float32), RATE, FeatureOptions(hop=200))
-    assert frames.shape == (-(-samples // 200), 80) and frames.dtype == np.float32
-    assert np.allclose(frames, np.log(1e-5))  # silence sits at the floor
-
-
-def test_a_tone_lights_the_mel_channel_of_its_frequency():
-    options = FeatureOptions(hop=200)
-    t = np.arange(RATE) / RATE
-    low, high = (log_mel((0.5 * np.sin(2 * np.pi * f * t)).astype(np.float32), RATE, options) for f in (200, 3000))
-    assert low[10:-10].mean(0).argmax() < high[10:-10].mean(0).argmax()
-    assert low.max() > np.log(1e-5) + 5
 
 
 def test_piano_roll_onsets_sustains_and_velocities():

@@ -6,9 +6,9 @@ import torch
 
 from tests.conftest import BACKENDS, SHAPES, frames_of, full_forward, random_model
 from wavenet.errors import WavenetError
-from wavenet.generation.cached import CachedGenerator
+from wavenet.generation.backends.cached import CachedGenerator
+from wavenet.generation.backends.naive import NaiveGenerator
 from wavenet.generation.conditioning import FrameFeed
-from wavenet.generation.naive import NaiveGenerator
 
 
 @pytest.fixture(params=["naive", *BACKENDS])

@@ -10,11 +10,11 @@ import torch
 
 from tests.conftest import SHAPES, frames_of, random_model
 from wavenet import mulaw
-from wavenet.checkpoint import load_release
-from wavenet.config import WaveNetConfig
 from wavenet.errors import WavenetError
-from wavenet.generation import _native, native
-from wavenet.generation.cached import CachedGenerator
+from wavenet.generation.backends import _native, native
+from wavenet.generation.backends.cached import CachedGenerator
+from wavenet.model_config import WaveNetConfig
+from wavenet.release import load_release
 
 CHECKPOINTS = Path(__file__).resolve().parents[2] / "checkpoints"
 BUNDLED = CHECKPOINTS / "speech-small"

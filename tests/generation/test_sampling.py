@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from tests.conftest import BACKENDS, SHAPES, random_model
-from wavenet.generation.naive import NaiveGenerator
+from wavenet.generation.backends.naive import NaiveGenerator
 from wavenet.generation.sampling import UniformStream, sample_codes
 from wavenet.mulaw import silence_code
 

@@ -5,7 +5,7 @@ import pytest
 
 from tests.conftest import BACKENDS, frames_of
 from wavenet.errors import WavenetError
-from wavenet.generation.naive import NaiveGenerator
+from wavenet.generation.backends.naive import NaiveGenerator
 
 
 @pytest.fixture(params=["naive", *BACKENDS])

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import soundfile as sf
 
-from wavenet.checkpoint import load_release
+from wavenet.release import load_release
 
 ROOT = Path(__file__).resolve().parents[2]
 

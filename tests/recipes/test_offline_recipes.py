@@ -7,8 +7,8 @@ import pytest
 import soundfile as sf
 
 from tests.recipes.conftest import TINY, require_tools, run_recipe
-from wavenet.checkpoint import load_release
 from wavenet.data.dataset import PreparedData
+from wavenet.release import load_release
 
 pytestmark = pytest.mark.recipes  # minutes each: `make test-recipes` and CI run them, `make test` does not
 

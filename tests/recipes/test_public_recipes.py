@@ -7,8 +7,8 @@ import soundfile as sf
 
 from tests.conftest import write_tone
 from tests.recipes.conftest import TINY, run_recipe
-from wavenet.checkpoint import load_release
 from wavenet.data.dataset import PreparedData
+from wavenet.release import load_release
 
 pytestmark = pytest.mark.recipes  # about a minute together: `make test-recipes` and CI run them, `make test` does not
 

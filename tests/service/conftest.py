@@ -9,9 +9,9 @@ import httpx
 import pytest
 import torch
 
-from wavenet.checkpoint import load_release, save_release
-from wavenet.config import PRESETS
 from wavenet.model import WaveNet
+from wavenet.model_config import PRESETS
+from wavenet.release import load_release, save_release
 
 SPEAKERS = {"alice": 0, "bob": 1, "carol": 2, "dan": 3}
 

@@ -6,11 +6,11 @@ import wave
 import pytest
 import soundfile as sf
 from fastapi.testclient import TestClient
-
-from tests.service.conftest import SPEAKERS
-from wavenet.checkpoint import load_model
 from wavenet_service.app import create_app
 from wavenet_service.settings import Settings
+
+from tests.service.conftest import SPEAKERS
+from wavenet.release import load_model
 
 
 def make_client(checkpoints, **settings) -> TestClient:
@@ -157,3 +157,14 @@ def test_readiness_is_false_before_start(checkpoint):
     client = TestClient(app)  # no lifespan: models not loaded
     assert client.get("/readyz").status_code == 503
     assert client.get("/healthz").status_code == 200
+
+
+def test_by_default_the_server_serves_the_bundled_models():
+    """The default checkpoints_dir is the clone's checkpoints/ (the server's package lives two folders below it)."""
+    from pathlib import Path
+
+    from wavenet_service.settings import Settings
+
+    bundled = Path(__file__).resolve().parents[2] / "checkpoints"
+    assert Settings().checkpoints_dir == bundled
+    assert {p.name for p in bundled.iterdir() if (p / "config.json").is_file()} >= {"speech-small", "tts-small"}

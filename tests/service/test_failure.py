@@ -13,12 +13,12 @@ import time
 import httpx
 import pytest
 from fastapi.testclient import TestClient
+from wavenet_service.app import create_app
+from wavenet_service.settings import Settings
 
 from tests.service.conftest import free_port
 from wavenet.generation import registry
-from wavenet.generation.cached import CachedGenerator
-from wavenet_service.app import create_app
-from wavenet_service.settings import Settings
+from wavenet.generation.backends.cached import CachedGenerator
 
 POISON = 666
 
@@ -35,11 +35,11 @@ class Failing(CachedGenerator):
 @pytest.fixture
 def failing_backend(monkeypatch):
     monkeypatch.setitem(registry.BACKENDS, "failing", Failing)
-    monkeypatch.setattr(registry, "available_backends", lambda model: ["naive", "torch", "failing"])
+    monkeypatch.setattr(registry, "available_backends", lambda model, batch_size=1: ["naive", "torch", "failing"])
 
 
 def test_a_failed_loop_fails_its_stream_reports_why_and_restarts(checkpoint, failing_backend, monkeypatch, caplog):
-    import wavenet_service.engine as engine_module
+    import wavenet_service.batching as engine_module
 
     restarted = threading.Event()
     make = engine_module.make_generator
@@ -100,7 +100,7 @@ from tests.service.test_failure import Failing
 from wavenet.generation import registry
 from wavenet.cli import main
 registry.BACKENDS["failing"] = Failing
-registry.available_backends = lambda model: ["naive", "torch", "failing"]
+registry.available_backends = lambda model, batch_size=1: ["naive", "torch", "failing"]
 sys.exit(main(sys.argv[1:]))
 """
 

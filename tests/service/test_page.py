@@ -106,13 +106,12 @@ def test_an_upload_is_resynthesised_and_plays(browser, tmp_path):
 
 def test_typed_text_is_spoken_and_plays(browser, tmp_path):
     """A text-to-speech model (random weights): the page shows a text box; the audio is the text's length."""
-    pytest.importorskip("espeakng_loader")
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import Select, WebDriverWait
 
     from tests.conftest import conditioned_release
-    from wavenet.checkpoint import load_release
-    from wavenet.generation.synthesis import text_frames
+    from wavenet.release import load_release
+    from wavenet.synthesizer import text_frames
 
     tts = conditioned_release(tmp_path / "tts", "linguistic")
     said = "Good morning. It is 9:30."

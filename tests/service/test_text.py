@@ -5,14 +5,12 @@ import wave
 
 import pytest
 from fastapi.testclient import TestClient
-
-from tests.conftest import conditioned_release
-from wavenet.checkpoint import load_release
-from wavenet.generation.synthesis import text_frames
 from wavenet_service.app import create_app
 from wavenet_service.settings import Settings
 
-pytest.importorskip("espeakng_loader")
+from tests.conftest import conditioned_release
+from wavenet.release import load_release
+from wavenet.synthesizer import text_frames
 
 
 @pytest.fixture(scope="module")
@@ -51,14 +49,14 @@ def test_text_is_spoken_sentence_by_sentence(client, tts):
 @pytest.mark.parametrize(
     ("body", "message"),
     [
-        ({"model": "tts"}, "text: Field required (model tts speaks text)"),
+        ({"model": "tts"}, "text: Field required (model tts makes speech from text)"),
         ({"model": "tts", "text": ""}, "text: empty"),
         ({"model": "tts", "text": "?! ..."}, "text: nothing speakable in it"),
         ({"model": "tts", "text": "word " * 50}, "text: 250 characters, more than the 200 allowed"),
         ({"model": "tts", "text": "Say this. " * 19}, "more than the 4 s allowed"),
         ({"model": "tts", "text": "hi", "rate": 0}, "rate: Input should be greater than 0"),
         ({"model": "tts", "text": "hi", "pitch": 5}, "pitch: Input should be less than or equal to 4"),
-        ({"model": "tiny", "text": "hi"}, "text: model tiny does not speak text"),
+        ({"model": "tiny", "text": "hi"}, "text: model tiny takes no text: it makes audio of a given length"),
     ],
 )
 def test_bad_text_requests_get_422_naming_the_field(client, body, message):
@@ -70,16 +68,19 @@ def test_models_without_text_still_take_seconds(client):
     response = client.post("/synthesize", json={"model": "tiny", "seconds": 0.25, "seed": 1})
     assert response.status_code == 200 and samples_of(response) == 4000
     response = client.post("/synthesize", json={"model": "tiny"})
-    assert response.status_code == 422 and response.json()["detail"] == "seconds: Field required"
+    assert (
+        response.status_code == 422
+        and response.json()["detail"] == "seconds: Field required (model tiny makes audio of a given length)"
+    )
 
 
 def test_a_client_at_its_limit_or_a_full_model_is_answered_before_its_text_is_planned(tts, checkpoint, monkeypatch):
-    import wavenet_service.routes.synthesis as route
-
     planned = []
-    monkeypatch.setattr(route, "text_frames", lambda *args: planned.append(args) or text_frames(*args))
     settings = Settings(max_batch=1, queue_size=0, max_streams_per_client=1)
     with TestClient(create_app(settings, [checkpoint, tts])) as client:
+        synth = client.app.state.engines.pick("tts").synthesizer
+        plan = synth.plan
+        monkeypatch.setattr(synth, "plan", lambda *args: planned.append(args) or plan(*args))
         body = {"model": "tts", "text": "Hello there.", "seed": 1}
         release = client.app.state.clients.acquire("testclient")  # this client has a stream open
         response = client.post("/synthesize", json=body)

@@ -6,8 +6,6 @@ import pytest
 from wavenet.text.align import Segment, align, boundary_errors, dtw_path
 from wavenet.text.normalize import normalize
 
-pytest.importorskip("espeakng_loader")
-
 TEXTS = [
     "Dr. Smith paid $12.50 on Jan. 3rd, 1999.",
     "Please leave a message after the tone, and we will return your call.",

@@ -5,8 +5,6 @@ import pytest
 from wavenet.errors import WavenetError
 from wavenet.text.espeak import Phone, parse_word, phonemize
 
-pytest.importorskip("espeakng_loader")
-
 
 def test_words_phonemes_stress_and_clause_marks():
     clauses = phonemize("hello there, my friend. really?")

@@ -7,8 +7,6 @@ import soundfile as sf
 from wavenet.text.align import Segment
 from wavenet.text.linguistic import CHANNELS, INDEX, N_PHONES, PHONES, SCALARS, frames, timed_phones
 
-pytest.importorskip("espeakng_loader")
-
 HOP, RATE = 200, 16000
 
 

@@ -20,8 +20,6 @@ from wavenet.text.prosody import (
     speaking_time,
 )
 
-pytest.importorskip("espeakng_loader")
-
 TEXTS = [normalize(t) for t in (
     "Please leave a message after the tone.", "Your call is important to us.", "Goodbye, and thank you for calling!",
 )]  # fmt: skip

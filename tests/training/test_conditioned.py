@@ -6,13 +6,13 @@ import torch
 
 from tests.conftest import write_midi, write_tone
 from tests.training.test_trainer import assert_same_state, final_state, losses, run
-from wavenet.checkpoint import load_release
 from wavenet.data.dataset import PreparedData
 from wavenet.data.features import FeatureOptions
 from wavenet.data.manifest import Utterance, write_manifest
 from wavenet.data.prepare import prepare
 from wavenet.errors import WavenetError
 from wavenet.generation.registry import make_generator
+from wavenet.release import load_release
 from wavenet.training.export import export
 
 CONFIG = """

@@ -4,13 +4,13 @@ import numpy as np
 import pytest
 import torch
 
-from wavenet.checkpoint import load_release
 from wavenet.cli import main
 from wavenet.data.manifest import read_manifest
 from wavenet.errors import WavenetError
 from wavenet.evaluation.likelihood import evaluate, format_report, model_log2_probs
-from wavenet.training.config import load_run_config
+from wavenet.release import load_release
 from wavenet.training.export import export
+from wavenet.training.run_config import load_run_config
 from wavenet.training.trainer import train
 
 

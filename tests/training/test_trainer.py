@@ -12,7 +12,7 @@ import torch
 
 from wavenet.errors import WavenetError
 from wavenet.training import checkpoints
-from wavenet.training.config import load_run_config
+from wavenet.training.run_config import load_run_config
 from wavenet.training.trainer import train
 
 

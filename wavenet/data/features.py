@@ -4,9 +4,9 @@ Both give one frame every ``hop`` samples, frame i describing the audio around s
 and ``ceil(samples / hop)`` frames for a file of ``samples`` samples; the model then generates
 ``frames × hop`` samples, up to one hop more than the file.
 
-- **mel** (a vocoder's input): the magnitude STFT (Hann window of ``win`` samples, ``n_fft``
-  points, centred frames) through ``n_mels`` triangular filters on the mel scale (HTK formula)
-  from ``fmin`` to ``fmax``, then the natural log, floored at 1e-5. Computed with torch.
+- **mel** (a vocoder's input): :func:`wavenet.dsp.log_mel`, the magnitude STFT (Hann window of
+  ``win`` samples, ``n_fft`` points, centred frames) through ``n_mels`` triangular filters on
+  the mel scale (HTK formula) from ``fmin`` to ``fmax``, then the natural log, floored at 1e-5.
 - **pianoroll** (for rendering MIDI): per key of the 88 (A0 to C8), three channels: onset (a note
   of that key starts within half a frame of the frame's time), sustain (a note of it sounds at
   that time) and velocity (the sounding note's velocity / 127). Read from a MIDI file with mido;
@@ -14,7 +14,7 @@ and ``ceil(samples / hop)`` frames for a file of ``samples`` samples; the model 
 - **linguistic** (text to speech): phones with their neighbours, position, stress and boundaries,
   log F0 and voicing (:mod:`wavenet.text.linguistic`). The text is read from X.txt beside each
   audio file X, its phones are timed by aligning espeak-ng's reading of it to the audio
-  (:mod:`wavenet.text.align`), and F0 is the audio's own (YIN).
+  (:mod:`wavenet.text.align`), and F0 is the audio's own (:func:`wavenet.dsp.f0_at_frames`).
 """
 
 from __future__ import annotations
@@ -25,9 +25,10 @@ from pathlib import Path
 from typing import BinaryIO
 
 import numpy as np
-import torch
 
+from wavenet import dsp
 from wavenet.errors import WavenetError
+from wavenet.text import align, espeak, linguistic, normalize
 
 KINDS = ("mel", "pianoroll", "linguistic")
 LOWEST_KEY, KEYS = 21, 88  # MIDI notes 21 (A0) to 108 (C8)
@@ -48,15 +49,17 @@ class FeatureOptions:
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
             raise WavenetError(f"features.kind: must be one of {', '.join(KINDS)}, got {self.kind!r}")
-        if self.hop < 1 or self.n_mels < 1 or self.win < 1 or self.n_fft < self.win:
-            raise WavenetError("features: hop, n_mels and win must be positive, and n_fft at least win")
+        self.mel  # noqa: B018 - checks the sizes
+
+    @property
+    def mel(self) -> dsp.MelSpec:
+        """The log-mel settings (what mel frames are; the frame clock of every kind)."""
+        return dsp.MelSpec(self.hop, self.n_mels, self.n_fft, self.win, self.fmin, self.fmax)
 
     @property
     def channels(self) -> int:
         if self.kind == "linguistic":
-            from wavenet.text.linguistic import CHANNELS
-
-            return CHANNELS
+            return linguistic.CHANNELS
         return self.n_mels if self.kind == "mel" else 3 * KEYS
 
     def to_dict(self) -> dict:
@@ -73,47 +76,6 @@ class FeatureOptions:
 
     def frames_for(self, samples: int) -> int:
         return math.ceil(samples / self.hop)
-
-
-def mel_filterbank(
-    sample_rate: int, n_fft: int, n_mels: int, fmin: float = 40.0, fmax: float | None = None
-) -> np.ndarray:
-    """Triangular filters on the mel scale (HTK formula), (n_mels, n_fft // 2 + 1)."""
-
-    def mel(f):
-        return 2595 * np.log10(1 + f / 700)
-
-    def hz(m):
-        return 700 * (10 ** (m / 2595) - 1)
-
-    edges = hz(np.linspace(mel(fmin), mel(fmax or sample_rate / 2), n_mels + 2))
-    freqs = np.fft.rfftfreq(n_fft, 1 / sample_rate)
-    bank = np.zeros((n_mels, len(freqs)))
-    for i in range(n_mels):
-        lo, mid, hi = edges[i : i + 3]
-        bank[i] = np.clip(np.minimum((freqs - lo) / (mid - lo), (hi - freqs) / (hi - mid)), 0, None)
-    return bank
-
-
-def log_mel(audio: np.ndarray, sample_rate: int, options: FeatureOptions) -> np.ndarray:
-    """Log-mel frames of float audio: (ceil(samples / hop), n_mels) float32."""
-    signal = torch.from_numpy(np.ascontiguousarray(audio, dtype=np.float32))
-    n = options.frames_for(len(signal))
-    pad = options.n_fft // 2
-    if len(signal) <= pad:  # reflection padding needs more samples than it adds
-        signal = torch.nn.functional.pad(signal, (0, pad + 1 - len(signal)))
-    spectrum = torch.stft(
-        signal,
-        options.n_fft,
-        hop_length=options.hop,
-        win_length=options.win,
-        window=torch.hann_window(options.win),
-        center=True,
-        return_complex=True,
-    ).abs()[:, :n]  # (n_fft // 2 + 1, frames)
-    bank = torch.from_numpy(mel_filterbank(sample_rate, options.n_fft, options.n_mels, options.fmin, options.fmax))
-    mel = bank.float() @ spectrum
-    return torch.log(mel.clamp(min=1e-5)).t().contiguous().numpy()
 
 
 @dataclass(frozen=True)
@@ -185,7 +147,7 @@ def features_for(
 ) -> np.ndarray:
     """The frames of one file's audio: its log-mel spectrogram, or the piano roll of its MIDI file."""
     if options.kind == "mel":
-        return log_mel(audio, sample_rate, options)
+        return dsp.log_mel(audio, sample_rate, options.mel)
     if audio_path is None:
         raise WavenetError(f"{options.kind} features need the audio file's path, to find the file beside it")
     if options.kind == "linguistic":
@@ -198,8 +160,6 @@ def features_for(
 
 def linguistic_frames(audio: np.ndarray, sample_rate: int, options: FeatureOptions, text_path: Path) -> np.ndarray:
     """The linguistic frames of a recording of the text in ``text_path``: phones timed by alignment, its F0."""
-    from wavenet.text import align, espeak, linguistic, normalize
-
     try:
         text = normalize.normalize(text_path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError) as err:
@@ -214,6 +174,4 @@ def linguistic_frames(audio: np.ndarray, sample_rate: int, options: FeatureOptio
         phones = linguistic.timed_phones(espeak.phonemize(text), segments)
     except ValueError as err:
         raise WavenetError(f"{text_path}: {err}") from None
-    return linguistic.frames(
-        phones, n, options.hop, sample_rate, linguistic.f0_at_frames(audio, sample_rate, n, options.hop)
-    )
+    return linguistic.frames(phones, n, options.hop, sample_rate, dsp.f0_at_frames(audio, sample_rate, n, options.hop))

@@ -19,7 +19,6 @@ import torch
 import torch.nn.functional as F
 
 from wavenet import mulaw
-from wavenet.checkpoint import Checkpoint
 from wavenet.data.audio import AudioOptions, load_audio
 from wavenet.data.corpora import directory_manifest
 from wavenet.data.dataset import PreparedData
@@ -28,6 +27,7 @@ from wavenet.data.manifest import read_manifest
 from wavenet.errors import WavenetError
 from wavenet.evaluation.ngram import KneserNey, Unigram
 from wavenet.model import frame_span, frame_window
+from wavenet.release import Checkpoint
 
 log = logging.getLogger(__name__)
 

@@ -13,24 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from wavenet.data.features import mel_filterbank
-
-FRAME = 640  # 40 ms at 16 kHz
-HOP = 160  # 10 ms
-SILENCE_DB = -50.0
-
-
-def frames(audio: np.ndarray, frame: int = FRAME, hop: int = HOP) -> np.ndarray:
-    """Overlapping frames (n, frame) of a signal; none when it is shorter than one frame."""
-    if len(audio) < frame:
-        return np.zeros((0, frame), dtype=np.float64)
-    n = 1 + (len(audio) - frame) // hop
-    index = np.arange(frame)[None, :] + hop * np.arange(n)[:, None]
-    return np.asarray(audio, dtype=np.float64)[index]
-
-
-def frame_db(f: np.ndarray) -> np.ndarray:
-    return 20 * np.log10(np.sqrt((f**2).mean(axis=1)) + 1e-10)
+from wavenet.dsp import ANALYSIS_FRAME, ANALYSIS_HOP, SILENCE_DB, f0_track, frame_db, frames, mel_spectrum
 
 
 @dataclass
@@ -55,47 +38,9 @@ def levels(audio: np.ndarray, sample_rate: int = 16000) -> Levels:
     return Levels(float(rms), float(1 - loud.mean()), float(np.median(centroid)), float(np.median(flatness)))
 
 
-def f0_track(audio: np.ndarray, sample_rate: int = 16000, fmin: float = 60.0, fmax: float = 500.0,
-             threshold: float = 0.15) -> np.ndarray:  # fmt: skip
-    """F0 in Hz of every frame (40 ms, 10 ms hop), NaN where a frame is quieter than -40 dBFS or unvoiced.
-
-    YIN's cumulative mean normalised difference (de Cheveigné & Kawahara 2002): the first lag whose
-    difference falls below ``threshold``, refined to its local minimum and by a parabola.
-    """
-    f = frames(audio)
-    track = np.full(len(f), np.nan)
-    loud = np.flatnonzero(frame_db(f) > -40.0) if len(f) else np.zeros(0, dtype=int)
-    if len(loud) == 0:
-        return track
-    f = f[loud]
-    f = f - f.mean(axis=1, keepdims=True)
-    lag_min, lag_max = int(sample_rate / fmax), int(sample_rate / fmin)
-    w = f.shape[1] - lag_max  # the integration window
-    spectrum = np.fft.rfft(f, n=2 * f.shape[1], axis=1)
-    acf = np.fft.irfft(spectrum * np.conj(np.fft.rfft(f[:, :w], n=2 * f.shape[1], axis=1)), axis=1)[:, : lag_max + 1]
-    energy = np.cumsum(f**2, axis=1)
-    e0 = energy[:, w - 1]
-    lags = np.arange(lag_max + 1)
-    shifted = energy[:, lags + w - 1] - np.concatenate([np.zeros((len(f), 1)), energy[:, lags[1:] - 1]], axis=1)
-    diff = e0[:, None] + shifted - 2 * acf  # d(tau) = sum (x_j - x_{j+tau})^2
-    diff[:, 0] = 0
-    cmnd = diff[:, 1:] * np.arange(1, lag_max + 1) / (np.cumsum(diff[:, 1:], axis=1) + 1e-12)
-    for index, row in zip(loud, cmnd, strict=True):
-        below = np.flatnonzero(row[lag_min - 1 :] < threshold)
-        if len(below) == 0:
-            continue
-        tau = below[0] + lag_min - 1  # index into row: lag tau + 1
-        while tau + 1 < len(row) and row[tau + 1] < row[tau]:  # down to the local minimum
-            tau += 1
-        a, b, c = row[tau - 1], row[tau], row[min(tau + 1, len(row) - 1)]
-        shift = 0.5 * (a - c) / (a - 2 * b + c) if (a - 2 * b + c) != 0 else 0.0
-        track[index] = sample_rate / (tau + 1 + shift)
-    return track
-
-
 def yin_f0(audio: np.ndarray, sample_rate: int = 16000, fmin: float = 60.0, fmax: float = 500.0,
            threshold: float = 0.15) -> np.ndarray:  # fmt: skip
-    """F0 in Hz of every voiced frame (:func:`f0_track` without the unvoiced and silent ones)."""
+    """F0 in Hz of every voiced frame (:func:`wavenet.dsp.f0_track` without the unvoiced and silent ones)."""
     track = f0_track(audio, sample_rate, fmin, fmax, threshold)
     return track[np.isfinite(track)]
 
@@ -112,14 +57,13 @@ def voiced_share(audio: np.ndarray, sample_rate: int = 16000, threshold: float =
     return len(yin_f0(audio, sample_rate, threshold=threshold)) / n if n else 0.0
 
 
-def log_mel(audio: np.ndarray, sample_rate: int = 16000) -> np.ndarray:
-    """Log-mel frames (n, 64) of the non-silent frames."""
+def mel_features(audio: np.ndarray, sample_rate: int = 16000) -> np.ndarray:
+    """What the Fréchet distance compares: the log mel power (64 bands) of every non-silent analysis frame, (n, 64)."""
     f = frames(audio)
     f = f[frame_db(f) > SILENCE_DB] if len(f) else f
     if len(f) == 0:
         return np.zeros((0, 64))
-    power = np.abs(np.fft.rfft(f * np.hanning(f.shape[1]), axis=1)) ** 2
-    return np.log(power @ mel_filterbank(sample_rate, FRAME, 64).T + 1e-8)
+    return np.log(mel_spectrum(f, sample_rate, 64, power=2) + 1e-8)
 
 
 def frechet_distance(a: np.ndarray, b: np.ndarray) -> float:
@@ -162,11 +106,8 @@ def pitch_errors(
 
 
 def log_mel_db(audio: np.ndarray, sample_rate: int = 16000, n_mels: int = 80) -> np.ndarray:
-    """Log-mel magnitudes in dB of every frame (40 ms, 10 ms hop; floored at -100 dB): (frames, n_mels)."""
-    f = frames(audio)
-    magnitude = np.abs(np.fft.rfft(f * np.hanning(FRAME), axis=1))
-    mel = magnitude @ mel_filterbank(sample_rate, FRAME, n_mels).T
-    return 20 * np.log10(np.maximum(mel, 1e-5))
+    """Log-mel magnitudes in dB of every analysis frame (40 ms, 10 ms hop; floored at -100 dB): (frames, n_mels)."""
+    return 20 * np.log10(np.maximum(mel_spectrum(frames(audio), sample_rate, n_mels), 1e-5))
 
 
 def mel_distance_db(reference: np.ndarray, test: np.ndarray, sample_rate: int = 16000) -> float:
@@ -182,7 +123,7 @@ def mel_distance_db(reference: np.ndarray, test: np.ndarray, sample_rate: int = 
     return float(np.mean(np.sqrt(np.mean((a[loud] - b[loud]) ** 2, axis=1))))
 
 
-def chroma(audio: np.ndarray, sample_rate: int = 16000, n_fft: int = 4096, hop: int = HOP) -> np.ndarray:
+def chroma(audio: np.ndarray, sample_rate: int = 16000, n_fft: int = 4096, hop: int = ANALYSIS_HOP) -> np.ndarray:
     """Energy per pitch class (C = 0) of every frame, from 27.5 Hz to 4.2 kHz, each frame summing to 1 (or 0)."""
     f = frames(audio, n_fft, hop)
     power = np.abs(np.fft.rfft(f * np.hanning(n_fft), axis=1)) ** 2
@@ -222,11 +163,11 @@ def onsets(audio: np.ndarray, sample_rate: int = 16000, delta: float = 0.07, wai
         return np.zeros(0)
     flux = np.concatenate([[0.0], np.maximum(np.diff(mel, axis=0), 0).sum(axis=1)])
     flux = flux / max(flux.max(), 1e-10)
-    near, around = max(1, round(wait * sample_rate / HOP)), round(0.1 * sample_rate / HOP)
+    near, around = max(1, round(wait * sample_rate / ANALYSIS_HOP)), round(0.1 * sample_rate / ANALYSIS_HOP)
     peaks = []
     for i in range(len(flux)):
         lo, hi = max(0, i - near), min(len(flux), i + near + 1)
         mean = flux[max(0, i - around) : i + around + 1].mean()
         if flux[i] == flux[lo:hi].max() and flux[i] > mean + delta and (not peaks or i - peaks[-1] > near):
             peaks.append(i)
-    return (np.asarray(peaks) * HOP + FRAME / 2) / sample_rate  # each frame's centre
+    return (np.asarray(peaks) * ANALYSIS_HOP + ANALYSIS_FRAME / 2) / sample_rate  # each frame's centre

@@ -13,17 +13,18 @@ the same samples (up to each backend's stated numerical tolerance).
 | ``triton``    | CUDA   | a whole chunk in one Triton kernel launch, float32 weights      |
 | ``triton-f16``| CUDA   | the same with half-float weights and tensor-core products       |
 
-The Triton backends are offered on a GPU only once their self-check has passed there
-(:func:`wavenet.generation.fused.self_check`); otherwise ``auto`` takes ``cuda-graph``.
+Each Triton backend is offered on a GPU only once its self-check has passed there, on the model
+it will run at the batch size it will run (:func:`wavenet.generation.backends.fused.self_check`);
+``auto`` takes ``triton-f16`` where it passed, else ``triton``, else ``cuda-graph``.
 """
 
 from __future__ import annotations
 
 from wavenet.errors import WavenetError
-from wavenet.generation import fused, native
-from wavenet.generation.cached import CachedGenerator
-from wavenet.generation.cuda_graph import GraphGenerator
-from wavenet.generation.naive import NaiveGenerator
+from wavenet.generation.backends import fused, native
+from wavenet.generation.backends.cached import CachedGenerator
+from wavenet.generation.backends.cuda_graph import GraphGenerator
+from wavenet.generation.backends.naive import NaiveGenerator
 from wavenet.generation.slots import SlotGenerator
 from wavenet.model import WaveNet
 
@@ -41,22 +42,35 @@ BACKENDS: dict[str, type[SlotGenerator]] = {
 }
 
 
-def available_backends(model: WaveNet) -> list[str]:
-    """Backends that can run this model where it is, slowest first."""
+def available_backends(model: WaveNet, batch_size: int = 1) -> list[str]:
+    """Backends that can run this model where it is, at this batch size, slowest first."""
     names = [NaiveGenerator.name, CachedGenerator.name]
     device = next(model.parameters()).device
     if device.type == "cpu" and native.available():
         names += [native.NativeGenerator.name, native.NativeHalfGenerator.name]
     if device.type == "cuda":
-        names.append(GraphGenerator.name)
-        if fused.available() and fused.self_check(str(device)) is None:
-            names += [fused.FusedGenerator.name, fused.FusedHalfGenerator.name]
+        names += [GraphGenerator.name, *checked_fused_backends(model, batch_size)]
     return names
 
 
-def resolve_backend(backend: str, model: WaveNet) -> str:
-    """``auto`` becomes the fastest backend available for the model's device; other names are checked."""
-    usable = available_backends(model)
+def checked_fused_backends(model: WaveNet, batch_size: int) -> list[str]:
+    """The fused backends that pass their self-check on this model at this batch size (each compiles its own kernel)."""
+    if not fused.available():
+        return []
+    return [
+        b.name
+        for b in (fused.FusedGenerator, fused.FusedHalfGenerator)
+        if fused.self_check(model, b, batch_size) is None
+    ]
+
+
+def resolve_backend(backend: str, model: WaveNet, batch_size: int = 1) -> str:
+    """``auto`` becomes the fastest backend available for the model's device; other names are checked.
+
+    A fused backend is available only once it has passed its self-check on this model at this
+    batch size: ``auto`` never takes a kernel that was not run on what it will run.
+    """
+    usable = available_backends(model, batch_size)
     if backend == "auto":
         return usable[-1]
     if backend not in BACKENDS:
@@ -68,4 +82,4 @@ def resolve_backend(backend: str, model: WaveNet) -> str:
 
 def make_generator(model: WaveNet, batch_size: int = 1, backend: str = "auto") -> SlotGenerator:
     """A slot generator by backend name; ``auto`` takes the fastest available."""
-    return BACKENDS[resolve_backend(backend, model)](model, batch_size)
+    return BACKENDS[resolve_backend(backend, model, batch_size)](model, batch_size)

@@ -14,17 +14,36 @@ step instead of jumping to full scale, and the next step continues from silence.
 from __future__ import annotations
 
 import math
+import secrets
 
 import numpy as np
 import torch
 
-from wavenet.errors import WavenetError
+from wavenet.errors import RequestError
+
+MAX_SEED = 2**63  # seeds are integers in [0, MAX_SEED)
+RANDOM_SEED_BITS = 53  # a seed chosen at random is below 2**53, exact as a JavaScript number (the X-Seed header)
 
 
-def check_temperature(temperature: float) -> float:
-    """Temperatures must be positive and finite: 0 would divide by zero, not mean "greedy"."""
-    if not (isinstance(temperature, (int, float)) and math.isfinite(temperature) and temperature > 0):
-        raise WavenetError(f"temperature must be a positive number, got {temperature}")
+def random_seed() -> int:
+    """A new random seed: the one rule wherever a stream is given none."""
+    return secrets.randbits(RANDOM_SEED_BITS)
+
+
+def check_seed(seed: int) -> int:
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed < MAX_SEED:
+        raise RequestError("seed", f"must be an integer from 0 to 2**63 - 1, got {seed!r}")
+    return int(seed)
+
+
+def check_temperature(temperature: float, maximum: float | None = None) -> float:
+    """Temperatures must be positive and finite (0 would divide by zero, not mean "greedy"), at most ``maximum``."""
+    if isinstance(temperature, bool) or not (
+        isinstance(temperature, (int, float)) and math.isfinite(temperature) and temperature > 0
+    ):
+        raise RequestError("temperature", f"must be a positive number, got {temperature}")
+    if maximum is not None and temperature > maximum:
+        raise RequestError("temperature", f"Input should be less than or equal to {maximum:g}")
     return float(temperature)
 
 

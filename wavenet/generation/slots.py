@@ -23,7 +23,6 @@ before the first sample. The backends themselves live beside this module: the re
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass
 
 import numpy as np
@@ -31,7 +30,7 @@ import torch
 
 from wavenet.errors import WavenetError
 from wavenet.generation.conditioning import FrameFeed
-from wavenet.generation.sampling import UniformStream, check_temperature, sample_codes
+from wavenet.generation.sampling import UniformStream, check_seed, check_temperature, random_seed, sample_codes
 from wavenet.model import WaveNet
 from wavenet.mulaw import silence_code
 
@@ -108,10 +107,7 @@ class SlotGenerator:
         if not 0 <= speaker < self.config.n_speakers:
             raise WavenetError(f"speaker id must be in [0, {self.config.n_speakers - 1}], got {speaker}")
         temperature = check_temperature(temperature)
-        if seed is None:
-            seed = secrets.randbits(63)
-        if seed < 0:
-            raise WavenetError(f"seed must be a non-negative integer, got {seed}")
+        seed = check_seed(random_seed() if seed is None else seed)
         self._streams[slot] = UniformStream(seed)
         self._temperature[slot] = temperature
         self._speaker[slot] = speaker

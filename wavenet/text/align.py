@@ -16,12 +16,11 @@ from dataclasses import dataclass
 import numpy as np
 import soxr
 
-from wavenet.data.features import FeatureOptions, log_mel
+from wavenet.dsp import ANALYSIS_HOP, MelSpec, log_mel
 from wavenet.text.espeak import Rendering, render
 
 RATE = 16000
-HOP = 160  # 10 ms frames
-CEPSTRA = FeatureOptions("mel", hop=HOP, n_mels=40, n_fft=512, win=400, fmin=60.0, fmax=7600.0)
+CEPSTRA = MelSpec(hop=ANALYSIS_HOP, n_mels=40, n_fft=512, win=400, fmin=60.0, fmax=7600.0)
 N_CEPSTRA = 13
 
 
@@ -86,7 +85,7 @@ def align(audio: np.ndarray, sample_rate: int, text: str, reference: Rendering |
     for i, j in path[::-1]:
         first[j] = i
     starts = [
-        float(first[min(round(start * RATE / HOP), len(first) - 1)] * HOP / RATE)
+        float(first[min(round(start * RATE / ANALYSIS_HOP), len(first) - 1)] * ANALYSIS_HOP / RATE)
         for _, start, _ in reference.segments()
     ]
     ends = starts[1:] + [len(audio) / sample_rate]  # each phone ends where the next begins

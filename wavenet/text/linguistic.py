@@ -125,13 +125,3 @@ def frames(phones: list[TimedPhone], n_frames: int, hop: int, sample_rate: int,
         out[: len(f0), scalar + 8] = np.where(voiced, np.log2(np.where(voiced, f0, 1.0) / F0_REFERENCE), 0.0)
         out[: len(f0), scalar + 9] = voiced
     return out
-
-
-def f0_at_frames(audio: np.ndarray, sample_rate: int, n_frames: int, hop: int) -> np.ndarray:
-    """F0 (Hz; NaN where unvoiced) of a recording at frame times i × hop, from YIN's 10 ms track."""
-    from wavenet.evaluation.quality import FRAME, HOP, f0_track
-
-    track = f0_track(audio, sample_rate)
-    centres = (np.arange(n_frames) * hop - FRAME // 2) / HOP  # the track's frame centred nearest
-    index = np.clip(np.round(centres).astype(int), 0, max(len(track) - 1, 0))
-    return track[index] if len(track) else np.full(n_frames, np.nan)

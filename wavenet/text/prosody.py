@@ -23,13 +23,15 @@ from dataclasses import asdict, dataclass, replace
 import numpy as np
 import soxr
 
+from wavenet.dsp import ANALYSIS_FRAME, ANALYSIS_HOP, f0_track
 from wavenet.errors import WavenetError
-from wavenet.text.align import Segment
+from wavenet.text.align import Segment, align
 from wavenet.text.espeak import PAUSE, Rendering, phonemize, render
 from wavenet.text.linguistic import F0_REFERENCE, INDEX, N_PHONES, PHONES, TimedPhone, frames, timed_phones
 
 RATE = 16000  # F0 is tracked at this rate
-TRACK_RATE, TRACK_DELAY = 100, 0.02  # the F0 track: 100 frames a second, frame j centred at j / 100 + 20 ms
+# The F0 track (wavenet.dsp.f0_track at RATE): 100 frames a second, frame j centred at j / 100 + 20 ms.
+TRACK_RATE, TRACK_DELAY = RATE / ANALYSIS_HOP, ANALYSIS_FRAME / 2 / RATE
 # A phone's context for the trained models: itself and both neighbours (one-hot), then these, then 1.
 CONTEXT = ("primary", "secondary", "word_start", "word_end", "clause_end_word", "question", "log_espeak_duration")
 N_CONTEXT = 3 * N_PHONES + len(CONTEXT) + 1
@@ -76,9 +78,7 @@ class Voice:
 
 
 def log_f0(audio: np.ndarray, sample_rate: int) -> np.ndarray:
-    """log2(F0 / 100 Hz) of every 10 ms frame, NaN where unvoiced."""
-    from wavenet.evaluation.quality import f0_track
-
+    """log2(F0 / 100 Hz) of every analysis frame (10 ms), NaN where unvoiced."""
     if sample_rate != RATE:
         audio = soxr.resample(audio, sample_rate, RATE)
     with np.errstate(invalid="ignore", divide="ignore"):  # unvoiced frames are NaN
@@ -186,8 +186,6 @@ class Reading:
 
 def read(audio: np.ndarray, sample_rate: int, text: str) -> Reading:
     """Align a recording to its normalised ``text`` (:func:`wavenet.text.align.align`) and measure it phone by phone."""
-    from wavenet.text.align import align
-
     reference = render(text)
     theirs = [Segment(*s) for s in reference.segments()]
     found = align(audio, sample_rate, text, reference)
@@ -277,8 +275,6 @@ def accuracy(recordings: list[tuple[np.ndarray, int, str]], voices: dict[str, Vo
 
     Per voice: phones compared, RMSE of phone durations (ms) and of F0 on frames voiced in both (cents).
     """
-    from wavenet.text.align import align
-
     errors = {name: ([], []) for name in voices}
     for audio, sample_rate, text in recordings:
         reference = _reading(text)

@@ -23,12 +23,12 @@ from typing import Any
 
 import yaml
 
-from wavenet.checkpoint import load_release, save_release
-from wavenet.config import WaveNetConfig
 from wavenet.data.features import FeatureOptions
 from wavenet.errors import WavenetError
 from wavenet.files import atomic_write_text
 from wavenet.model import WaveNet
+from wavenet.model_config import WaveNetConfig
+from wavenet.release import load_release, save_release
 from wavenet.training import checkpoints
 
 log = logging.getLogger("wavenet")

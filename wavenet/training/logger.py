@@ -1,5 +1,8 @@
 """What a run reports: a progress bar, ``metrics.jsonl``, and TensorBoard scalars and audio.
 
+TensorBoard is optional (``pip install 'wavenet-service[tensorboard]'``): without it the run says
+so once and logs to ``metrics.jsonl`` only; the evaluation audio then goes nowhere.
+
 Only the main process reports. On resume, everything logged after the resumed step (by a run
 that was killed before its next checkpoint) is dropped, so the curves continue without
 duplicated or diverging points.
@@ -8,6 +11,7 @@ duplicated or diverging points.
 from __future__ import annotations
 
 import json
+import logging
 import sys
 from pathlib import Path
 from typing import Any
@@ -16,6 +20,8 @@ import numpy as np
 from tqdm import tqdm
 
 from wavenet.files import atomic_write_text
+
+log = logging.getLogger(__name__)
 
 
 class RunLogger:
@@ -27,9 +33,13 @@ class RunLogger:
         if not enabled:
             return
         self._truncate_after(start_step)
-        from torch.utils.tensorboard import SummaryWriter
-
-        self._tb = SummaryWriter(str(Path(run_dir) / "tensorboard"), purge_step=start_step or None)
+        try:
+            from torch.utils.tensorboard import SummaryWriter
+        except ImportError:
+            log.info("TensorBoard is not installed (pip install 'wavenet-service[tensorboard]'): logging to %s only",
+                     self.metrics_path)  # fmt: skip
+        else:
+            self._tb = SummaryWriter(str(Path(run_dir) / "tensorboard"), purge_step=start_step or None)
         self._bar = tqdm(total=total_steps, initial=start_step, unit="step", dynamic_ncols=True, file=sys.stderr)
 
     def _truncate_after(self, step: int) -> None:
@@ -48,11 +58,11 @@ class RunLogger:
         with open(self.metrics_path, "a", encoding="utf-8") as f:
             f.write(json.dumps({"step": step, "kind": kind, **values}) + "\n")
         for key, value in values.items():
-            if isinstance(value, (int, float)):
+            if self._tb is not None and isinstance(value, (int, float)):
                 self._tb.add_scalar(f"{kind}/{key}", value, step)
 
     def audio(self, step: int, tag: str, audio: np.ndarray, sample_rate: int) -> None:
-        if self.enabled:
+        if self._tb is not None:
             self._tb.add_audio(tag, audio[None, :], step, sample_rate=sample_rate)
 
     def progress(self, steps: int, **postfix: str) -> None:
@@ -67,4 +77,5 @@ class RunLogger:
     def close(self) -> None:
         if self.enabled:
             self._bar.close()
+        if self._tb is not None:
             self._tb.close()

@@ -8,7 +8,7 @@ import math
 import torch
 from torch import nn
 
-from wavenet.training.config import OptimConfig
+from wavenet.training.run_config import OptimConfig
 
 
 def build_optimizer(model: nn.Module, config: OptimConfig) -> torch.optim.Optimizer:

@@ -32,20 +32,20 @@ import torch
 import torch.nn.functional as F
 from torch.nn.parallel import DistributedDataParallel
 
-from wavenet.checkpoint import load_release
-from wavenet.config import WaveNetConfig
-from wavenet.configfile import to_yaml
 from wavenet.data.dataset import IGNORE, Batch, CropSampler, PreparedData
 from wavenet.errors import WavenetError
 from wavenet.files import atomic_write_text
 from wavenet.generation.registry import make_generator
 from wavenet.machine import machine_description
 from wavenet.model import WaveNet
+from wavenet.model_config import WaveNetConfig
 from wavenet.mulaw import decode
+from wavenet.release import load_release
 from wavenet.training import checkpoints, distributed
-from wavenet.training.config import RunConfig
 from wavenet.training.logger import RunLogger
 from wavenet.training.optim import EMA, build_optimizer, build_scheduler
+from wavenet.training.run_config import RunConfig
+from wavenet.training.yaml_file import to_yaml
 
 log = logging.getLogger(__name__)
 

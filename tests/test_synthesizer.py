@@ -1,0 +1,131 @@
+"""The one path from a request to audio: its rules, and the same samples from the command line and the server."""
+
+import io
+import wave
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pytest
+import soundfile as sf
+from fastapi.testclient import TestClient
+from wavenet_service.app import create_app
+from wavenet_service.settings import Settings
+
+from tests.conftest import conditioned_release, random_model, write_midi, write_tone
+from wavenet import PRESETS, Limits, Request, RequestError, Synthesizer, WavenetError, load_release, save_release
+from wavenet.cli import main
+from wavenet.generation.sampling import RANDOM_SEED_BITS
+
+
+@pytest.fixture(scope="module")
+def models(tmp_path_factory):
+    """One model of each input kind (random weights), as release directories."""
+    root = tmp_path_factory.mktemp("synth")
+    return {
+        "text": conditioned_release(root / "tts", "linguistic"),
+        "recording": conditioned_release(root / "vocoder", "mel"),
+        "midi": conditioned_release(root / "piano", "pianoroll"),
+    }
+
+
+@pytest.fixture(scope="module")
+def checkpoint(tmp_path_factory):
+    """A tiny unconditioned model with named speakers."""
+    path = tmp_path_factory.mktemp("plain") / "plain"
+    save_release(random_model(PRESETS["debug"]), path, speakers={"alice": 0, "bob": 1})
+    return path
+
+
+@pytest.fixture(scope="module")
+def inputs(tmp_path_factory):
+    root = tmp_path_factory.mktemp("inputs")
+    write_midi(root / "song.mid", [(60, 0.0, 0.2, 100), (64, 0.1, 0.3, 80)])
+    return {
+        "seconds": 0.3,
+        "text": "Hello there. Call me at six!",
+        "recording": write_tone(root / "tone.wav", seconds=0.4, rate=22050),
+        "midi": root / "song.mid",
+    }
+
+
+def test_the_length_is_known_before_the_first_chunk_and_every_sample_comes(checkpoint):
+    synth = Synthesizer.load(checkpoint)
+    audio = synth.synthesize(Request(seconds=0.33, seed=3))
+    assert audio.samples == round(0.33 * 16000) and audio.seed == 3
+    chunks = list(audio)
+    assert sum(len(c) for c in chunks) == audio.samples and all(c.dtype == np.int16 for c in chunks)
+    with pytest.raises(Exception, match="read already"):
+        list(audio)
+    again = np.concatenate(list(synth.synthesize(Request(seconds=0.33, seed=3))))
+    assert np.array_equal(again, np.concatenate(chunks))  # same request, same seed, same samples
+
+
+def test_one_rule_for_speakers_seeds_and_temperatures(tmp_path):
+    synth = Synthesizer(load_release(conditioned_release(tmp_path / "v", "mel")))
+    tone = write_tone(tmp_path / "t.wav")
+    assert synth.check(Request(recording=tone)).speaker == 1  # the model's "any"
+    assert synth.check(Request(recording=tone, speaker="ann")).speaker == 0
+    assert synth.check(Request(recording=tone, speaker="1")).speaker == 1
+    seeds = {synth.check(Request(recording=tone)).seed for _ in range(20)}
+    assert len(seeds) == 20 and all(0 <= s < 2**RANDOM_SEED_BITS for s in seeds)
+    cases = [
+        (Request(recording=tone, speaker="zed"), "speaker", "unknown speaker 'zed'"),
+        (Request(recording=tone, temperature=0), "temperature", "must be a positive number"),
+        (Request(recording=tone, temperature=float("nan")), "temperature", "must be a positive number"),
+        (Request(recording=tone, temperature=3), "temperature", "less than or equal to 2"),
+        (Request(recording=tone, seed=-1), "seed", "from 0 to 2**63 - 1"),
+        (Request(recording=tone, seed=2**63), "seed", "from 0 to 2**63 - 1"),
+        (Request(seconds=1), "seconds", "model v takes no seconds: it makes audio from a recording's mel frames"),
+        (Request(), "recording", "Field required"),
+        (Request(recording=tmp_path / "nope.wav"), "recording", "no such file"),
+    ]
+    for request, field, message in cases:
+        with pytest.raises(WavenetError) as caught:
+            synth.plan(request, Limits(max_temperature=2))
+        assert message in str(caught.value), (request, caught.value)
+        if isinstance(caught.value, RequestError):
+            assert caught.value.field == field and str(caught.value).startswith(f"{field}: ")
+
+
+def test_limits_bound_what_a_request_may_cost(tmp_path, checkpoint):
+    synth = Synthesizer.load(checkpoint)
+    with pytest.raises(RequestError, match="seconds: Input should be less than or equal to 2"):
+        synth.plan(Request(seconds=3), Limits(max_seconds=2))
+    vocoder = Synthesizer(load_release(conditioned_release(tmp_path / "v", "mel")))
+    with pytest.raises(Exception, match="3.0 s long, more than the 2 s allowed"):
+        vocoder.plan(Request(recording=write_tone(tmp_path / "long.wav", seconds=3.0)), Limits(max_seconds=2))
+
+
+def pcm_of_wav(data: bytes) -> np.ndarray:
+    with wave.open(io.BytesIO(data)) as w:
+        return np.frombuffer(w.readframes(w.getnframes()), dtype="<i2")
+
+
+@pytest.mark.parametrize("kind", ["seconds", "text", "recording", "midi"])
+def test_the_command_line_and_the_server_make_the_same_samples(kind, models, inputs, checkpoint, tmp_path):
+    """Same request, same seed: ``wavenet generate|say|vocode|render`` and the server agree to the sample.
+
+    The server generates in a batch of 16 slots beside other streams; the command line one stream alone.
+    """
+    path = checkpoint if kind == "seconds" else models[kind]
+    command = {"seconds": "generate", "text": "say", "recording": "vocode", "midi": "render"}[kind]
+    given = [] if kind == "seconds" else [str(inputs[kind])]
+    extra = ["--seconds", "0.3"] if kind == "seconds" else []
+    out = tmp_path / "cli.wav"
+    assert main([command, str(path), *given, "-o", str(out), "--seed", "77", *extra]) == 0
+    cli, rate = sf.read(out, dtype="int16")
+    assert rate == 16000 and len(cli) > 1000
+
+    def post(client, seed):
+        if kind in ("seconds", "text"):
+            body = {"seconds": 0.3} if kind == "seconds" else {"text": inputs["text"]}
+            return client.post("/synthesize", json={**body, "seed": seed})
+        route = "/vocode" if kind == "recording" else "/render"
+        return client.post(f"{route}?seed={seed}", content=inputs[kind].read_bytes())
+
+    with TestClient(create_app(Settings(max_batch=16), [load_release(path)])) as client:
+        with ThreadPoolExecutor(3) as pool:  # beside two other streams, in the same batch
+            responses = list(pool.map(lambda seed: post(client, seed), [77, 1, 2]))
+    assert [r.status_code for r in responses] == [200, 200, 200], responses[0].text
+    assert np.array_equal(pcm_of_wav(responses[0].content), cli)
+    assert not np.array_equal(pcm_of_wav(responses[1].content), cli)

@@ -1,0 +1,1 @@
+"""The generation backends, each a :class:`wavenet.generation.slots.SlotGenerator` (see :mod:`wavenet.generation`)."""

@@ -1,0 +1,283 @@
+"""Release checkpoints: a directory of ``model.safetensors`` and ``config.json``.
+
+A release checkpoint is what the server and ``wavenet generate`` load. The loader rebuilds the
+model from the JSON config and reads tensors with safetensors, so loading a checkpoint from
+anywhere never unpickles anything. (Training checkpoints, with optimizer state, are a
+different thing, written by training.)
+
+``config.json`` holds::
+
+    {"format": "wavenet-release", "version": 1,
+     "model": {...WaveNetConfig fields...},
+     "speakers": {"name": id, ...},
+     "features": {...FeatureOptions: what the frames are...},   (conditioned models only)
+     "metadata": {...free-form: data, training steps...}}
+
+Wherever a checkpoint is accepted, a preset name (``debug``, ``ref20``) is accepted too, and
+gives a freshly initialised, untrained model.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors import SafetensorError, safe_open
+from safetensors.torch import load_file, save
+
+from wavenet.data.features import FeatureOptions
+from wavenet.errors import WavenetError
+from wavenet.files import atomic_write_bytes, atomic_write_text
+from wavenet.model import WaveNet, state_shapes
+from wavenet.model_config import PRESETS, WaveNetConfig
+
+log = logging.getLogger(__name__)
+
+FORMAT = "wavenet-release"
+VERSION = 1
+WEIGHTS = "model.safetensors"
+CONFIG = "config.json"
+MAX_CONFIG_BYTES = 16 * 2**20
+MAX_PARAMETERS = 500_000_000  # 2 GB of float32 weights
+FLOAT_DTYPES = {"F16", "BF16", "F32", "F64"}
+
+
+@dataclass
+class Checkpoint:
+    """A loaded model with what a user needs to address it: its name, speakers and provenance."""
+
+    model: WaveNet
+    name: str
+    speakers: dict[str, int] = field(default_factory=dict)  # speaker name → id
+    metadata: dict[str, Any] = field(default_factory=dict)
+    trained: bool = True  # False for a preset: random weights, generates noise
+    features: FeatureOptions | None = None  # what a conditioned model's frames are
+
+    @property
+    def config(self) -> WaveNetConfig:
+        return self.model.config
+
+    @property
+    def default_speaker(self) -> int:
+        """The speaker when none is given: "any" where the model was trained with one (speaker dropout), else 0."""
+        return self.speakers.get("any", 0)
+
+    def speaker_id(self, speaker: str | int) -> int:
+        """Resolve a speaker name or id; the error lists what exists."""
+        if isinstance(speaker, str) and speaker in self.speakers:
+            return self.speakers[speaker]
+        try:
+            sid = int(speaker)
+        except (TypeError, ValueError):
+            sid = None
+        if sid is not None and 0 <= sid < self.config.n_speakers:
+            return sid
+        raise WavenetError(f"unknown speaker {speaker!r}; {self.describe_speakers()}")
+
+    def describe_speakers(self) -> str:
+        n = self.config.n_speakers
+        names = ", ".join(f"{name} ({sid})" for name, sid in sorted(self.speakers.items(), key=lambda kv: kv[1]))
+        if names:
+            return f"speakers: {names}"
+        return f"speaker ids: 0 to {n - 1}"
+
+
+def save_release(
+    model: WaveNet,
+    directory: Path,
+    speakers: dict[str, int] | None = None,
+    metadata: dict[str, Any] | None = None,
+    features: FeatureOptions | None = None,
+) -> None:
+    """Write a release checkpoint; each file is replaced atomically."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    speakers = dict(speakers or {})
+    _check_speakers(speakers, model.config.n_speakers, directory / CONFIG)
+    _check_features(features, model.config, directory / CONFIG)
+    tensors = {k: v.detach().to("cpu", torch.float32).contiguous() for k, v in model.state_dict().items()}
+    atomic_write_bytes(directory / WEIGHTS, save(tensors, metadata={"format": FORMAT}))
+    config = {
+        "format": FORMAT,
+        "version": VERSION,
+        "model": model.config.to_dict(),
+        "speakers": speakers,
+        **({"features": features.to_dict()} if features is not None else {}),
+        "metadata": metadata or {},
+    }
+    atomic_write_text(directory / CONFIG, json.dumps(config, indent=2) + "\n")
+
+
+def load_release(directory: Path, device: str | torch.device = "cpu") -> Checkpoint:
+    """Load a release checkpoint; any missing, malformed or mismatched file raises a WavenetError naming it.
+
+    Nothing is allocated for the model before its sizes have been checked: against sane limits
+    (:data:`wavenet.model_config.LIMITS`), then against the tensors the weights file declares in its
+    header (names, shapes and dtypes, read without reading the tensors).
+    """
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise WavenetError(f"checkpoint {directory}: not a directory")
+    config_path, weights_path = directory / CONFIG, directory / WEIGHTS
+    for path in (config_path, weights_path):
+        if not path.is_file():
+            raise WavenetError(f"{path}: missing (a release checkpoint holds {CONFIG} and {WEIGHTS})")
+    config, speakers, metadata, features = _read_config(config_path)
+    expected = state_shapes(config)  # shapes without memory
+    parameters = sum(math.prod(shape) for shape in expected.values())
+    if parameters > MAX_PARAMETERS:
+        raise WavenetError(
+            f"{config_path}: model: its sizes make {parameters:,} parameters, more than the limit of {MAX_PARAMETERS:,}"
+        )
+    _check_declared_tensors(weights_path, expected)
+    try:
+        tensors = load_file(weights_path)
+    except (SafetensorError, OSError, ValueError) as err:
+        raise WavenetError(f"{weights_path}: not a readable safetensors file ({_one_line(err)})") from None
+    for key, tensor in tensors.items():
+        if not torch.isfinite(tensor).all():
+            raise WavenetError(f"{weights_path}: tensor {key}: holds NaN or infinite values")
+    model = WaveNet(config)
+    model.load_state_dict({k: v.to(torch.float32) for k, v in tensors.items()})
+    model.to(device).eval()
+    name = directory.resolve().name
+    return Checkpoint(model=model, name=name, speakers=speakers, metadata=metadata, features=features)
+
+
+def _read_config(
+    config_path: Path,
+) -> tuple[WaveNetConfig, dict[str, int], dict[str, Any], FeatureOptions | None]:
+    size = config_path.stat().st_size
+    if size > MAX_CONFIG_BYTES:
+        raise WavenetError(f"{config_path}: {size:,} bytes, more than a release config may hold ({MAX_CONFIG_BYTES:,})")
+    try:
+        raw = json.loads(config_path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as err:
+        raise WavenetError(f"{config_path}:{err.lineno}: invalid JSON: {err.msg}") from None
+    except UnicodeDecodeError:
+        raise WavenetError(f"{config_path}: not UTF-8 text") from None
+    except RecursionError:
+        raise WavenetError(f"{config_path}: invalid JSON: nested too deeply") from None
+    except OSError as err:
+        raise WavenetError(f"{config_path}: cannot read it ({err.strerror or err})") from None
+    if not isinstance(raw, dict) or raw.get("format") != FORMAT:
+        raise WavenetError(f'{config_path}: format: not a wavenet release config (expected "format": "{FORMAT}")')
+    if raw.get("version") != VERSION:
+        raise WavenetError(
+            f"{config_path}: version: unsupported version {raw.get('version')!r} (this code reads {VERSION})"
+        )
+    unknown = sorted(set(raw) - {"format", "version", "model", "speakers", "features", "metadata"})
+    if unknown:
+        raise WavenetError(f"{config_path}: unknown key(s) {', '.join(unknown)}")
+    config = WaveNetConfig.from_dict(raw.get("model"), source=str(config_path))
+    speakers = raw.get("speakers") or {}
+    _check_speakers(speakers, config.n_speakers, config_path)
+    metadata = raw.get("metadata") or {}
+    if not isinstance(metadata, dict):
+        raise WavenetError(f"{config_path}: metadata: must be an object")
+    features = raw.get("features")
+    if features is not None:
+        if not isinstance(features, dict):
+            raise WavenetError(f"{config_path}: features: must be an object")
+        features = FeatureOptions.from_dict(features, f"{config_path}: features")
+    _check_features(features, config, config_path)
+    if features is not None and features.kind == "linguistic":
+        _check_prosody(metadata.get("prosody"), speakers, config_path)
+    return config, speakers, metadata, features
+
+
+def _check_prosody(prosody: Any, speakers: dict[str, int], config_path: Path) -> None:
+    """A text-to-speech release's voices (metadata.prosody) are read at load, so a broken one stops the load,
+    naming the file and the voice, instead of failing every request in that voice."""
+    from wavenet.text.prosody import Voice
+
+    if prosody is None:
+        return
+    if not isinstance(prosody, dict):
+        raise WavenetError(f"{config_path}: metadata.prosody: must be an object of voices")
+    for name, voice in prosody.items():
+        if name not in speakers:
+            raise WavenetError(f"{config_path}: metadata.prosody: {name!r} is not a speaker of the model")
+        if not isinstance(voice, dict):
+            raise WavenetError(f"{config_path}: metadata.prosody.{name}: must be an object")
+        try:
+            Voice.from_dict(voice)
+        except WavenetError as err:
+            raise WavenetError(f"{config_path}: metadata.prosody.{name}: {err}") from None
+
+
+def _check_declared_tensors(weights_path: Path, expected: dict[str, tuple[int, ...]]) -> None:
+    """The tensors the file's header declares are the ones the config implies: names, shapes, float dtypes."""
+    try:
+        with safe_open(weights_path, framework="pt") as f:
+            declared = {key: (tuple(f.get_slice(key).get_shape()), f.get_slice(key).get_dtype()) for key in f.keys()}
+    except (SafetensorError, OSError, ValueError) as err:
+        raise WavenetError(f"{weights_path}: not a readable safetensors file ({_one_line(err)})") from None
+    missing = sorted(set(expected) - set(declared))
+    unexpected = sorted(set(declared) - set(expected))
+    problems = [f"missing tensors: {_first(missing)}"] if missing else []
+    problems += [f"unexpected tensors: {_first(unexpected)}"] if unexpected else []
+    if problems:
+        raise WavenetError(f"{weights_path}: does not match {CONFIG}: {'; '.join(problems)}")
+    for key, want in expected.items():
+        shape, dtype = declared[key]
+        if shape != want:
+            raise WavenetError(f"{weights_path}: tensor {key}: has shape {shape}, but {CONFIG} implies {want}")
+        if dtype not in FLOAT_DTYPES:
+            raise WavenetError(f"{weights_path}: tensor {key}: has dtype {dtype}, expected a float type")
+
+
+def _one_line(err: Exception) -> str:
+    return " ".join(str(err).split())
+
+
+def load_model(spec: str | Path, device: str | torch.device = "cpu") -> Checkpoint:
+    """A checkpoint directory, or a preset name for an untrained model (seeded, so reproducible)."""
+    path = Path(spec)
+    if path.exists():
+        return load_release(path, device)
+    if str(spec) in PRESETS:
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(0)
+            model = WaveNet(PRESETS[str(spec)])
+        log.warning("%s is a preset: an untrained model with random weights, which generates noise", spec)
+        cfg = model.config
+        features = FeatureOptions("mel", cfg.cond_hop, cfg.cond_channels) if cfg.conditioned else None
+        return Checkpoint(model=model.to(device).eval(), name=str(spec), trained=False, features=features)
+    raise WavenetError(
+        f"no checkpoint directory at {str(spec)!r}, and no preset of that name (presets: {', '.join(PRESETS)})"
+    )
+
+
+def _first(names: list[str], n: int = 5) -> str:
+    return ", ".join(names[:n]) + (f" and {len(names) - n} more" if len(names) > n else "")
+
+
+def _check_features(features: FeatureOptions | None, config: WaveNetConfig, source: Path) -> None:
+    """A conditioned model says what its frames are, and they fit it; an unconditioned one says nothing."""
+    if config.conditioned and features is None:
+        raise WavenetError(f"{source}: features: missing (a conditioned model must say what its frames are)")
+    if not config.conditioned and features is not None:
+        raise WavenetError(f"{source}: features: given for a model that takes no frames (model.cond_channels is 0)")
+    if features is not None and (features.channels, features.hop) != (config.cond_channels, config.cond_hop):
+        raise WavenetError(
+            f"{source}: features: {features.channels} channels every {features.hop} samples, but the model reads "
+            f"{config.cond_channels} every {config.cond_hop}"
+        )
+
+
+def _check_speakers(speakers: Any, n_speakers: int, source: Path) -> None:
+    if not isinstance(speakers, dict):
+        raise WavenetError(f"{source}: speakers: must be an object of name → id")
+    seen: dict[int, str] = {}
+    for name, sid in speakers.items():
+        if not isinstance(sid, int) or isinstance(sid, bool) or not 0 <= sid < n_speakers:
+            raise WavenetError(f"{source}: speakers: speaker {name!r} has id {sid!r}, outside 0 to {n_speakers - 1}")
+        if sid in seen:
+            raise WavenetError(f"{source}: speakers: {seen[sid]!r} and {name!r} share id {sid}")
+        seen[sid] = name

@@ -18,7 +18,7 @@ TORCH_INDEX ?=
 PYTEST_ARGS ?=
 SOAK_SECONDS ?= 300
 
-.PHONY: install test-deps test test-recipes test-all serve demo bench soak gpu-wheels quality-report lint clean
+.PHONY: install test-deps test test-recipes test-all serve demo bench soak gpu-wheels quality-report quality-render lint clean
 
 install: $(VENV)/.installed
 
@@ -72,8 +72,10 @@ gpu-wheels: install
 	rm -f bench/gpu-wheels/numpy-*.whl
 	du -sh bench/gpu-wheels
 
-# docs/QUALITY.md from the bundled models. The held-out audio and the baselines' training data
-# come from the offline recipes: their data is rebuilt from Debian packages (as root) when missing.
+# docs/QUALITY.md from the bundled models, every section (python -m wavenet.evaluation.reports): each
+# measures into docs/quality/*.json, then renders its section from that file alone. The held-out
+# audio and the baselines' training data come from the offline recipes: their data is rebuilt from
+# Debian packages (as root) when missing. `make quality-render` renders without measuring.
 quality-report: install
 	test -f work/speech_offline/data/dataset.json || \
 		PYTHON=$(BIN)/python bash recipes/speech_offline/run.sh deps corpus manifest prepare
@@ -83,8 +85,12 @@ quality-report: install
 		PYTHON=$(BIN)/python bash recipes/mel_vocoder/run.sh corpus manifest prepare
 	test -f work/midi_piano/data/dataset.json || \
 		PYTHON=$(BIN)/python bash recipes/midi_piano/run.sh corpus manifest prepare
-	$(BIN)/python docs/quality_report.py
-	$(BIN)/python docs/conditioned_report.py
+	test -f work/tts/data/dataset.json || \
+		PYTHON=$(BIN)/python bash recipes/tts/run.sh corpus manifest prepare
+	$(BIN)/python -m wavenet.evaluation.reports all
+
+quality-render: install
+	$(BIN)/python -m wavenet.evaluation.reports all --render-only
 
 lint: install
 	$(BIN)/ruff check wavenet service recipes tests bench docs

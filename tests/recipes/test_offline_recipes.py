@@ -8,6 +8,8 @@ import soundfile as sf
 
 from tests.recipes.conftest import TINY, require_tools, run_recipe
 from wavenet.data.dataset import PreparedData
+from wavenet.evaluation.reports import conditioned, unconditioned
+from wavenet.evaluation.reports import tts as tts_report
 from wavenet.release import load_release
 
 pytestmark = pytest.mark.recipes  # minutes each: `make test-recipes` and CI run them, `make test` does not
@@ -63,6 +65,21 @@ def test_speech_offline_mel_vocoder_and_tts_recipes(tmp_path):
     assert [p.stem for p in said] == ["asterisk-en_US_f_Allison", "espeak-en-us-m1"]
     assert all(len(sf.read(p)[0]) % 200 == 0 for p in said)
 
+    # The quality reports end to end, small, on what the recipes made (their figures, pictures and samples in tmp_path).
+    quality, none = tmp_path / "docs" / "quality", tmp_path / "none"
+    results = unconditioned.measure(speech=work / "model", piano=none, speech_work=work, seconds=0.2,
+                                    ngram_seconds=0.2, json_path=quality / "report.json")  # fmt: skip
+    assert f"**{results[0]['bits_per_sample']['model_bits']:.3f}**" in unconditioned.render(results)
+    assert (quality / "speech-spectrograms.png").is_file() and (quality / "speech-curves.png").is_file()
+    figures = conditioned.measure(vocoder=vocoder / "model", piano=none, vocoder_data=vocoder / "data", limit=1,
+                                  json_path=quality / "conditioned.json")  # fmt: skip
+    assert "Does the vocoder use its frames?" in conditioned.render(figures)
+    assert "wer" in figures["vocoder"]["groups"]["asterisk-en_US_f_Allison"]
+    spoken = tts_report.measure(model=tts / "model", data=tts / "data", prompts=2, extra=2,
+                                voices="asterisk-en_US_f_Allison", json_path=quality / "tts.json")  # fmt: skip
+    assert "| tts-small as asterisk-en_US_f_Allison |" in tts_report.render(spoken)
+    assert spoken["sentences"]["read_in_training"] >= 0 and (quality / "tts-alignment.png").is_file()
+
 
 def test_piano_offline_and_midi_piano_recipes(tmp_path):
     require_tools("fluidsynth", "/usr/share/sounds/sf2/FluidR3_GM.sf2")
@@ -80,3 +97,8 @@ def test_piano_offline_and_midi_piano_recipes(tmp_path):
     ckpt = load_release(piano / "model")
     assert ckpt.features.kind == "pianoroll" and ckpt.config.cond_channels == 264
     assert "3-gram" in (piano / "eval.md").read_text()  # scored with each file's frames
+
+    quality = tmp_path / "docs" / "quality"  # the report's piano part, end to end, small
+    figures = conditioned.measure(vocoder=tmp_path / "none", piano=piano / "model", piano_data=piano / "data", limit=1,
+                                  json_path=quality / "conditioned.json")  # fmt: skip
+    assert "onset F-measure is" in conditioned.render(figures) and (quality / "midi-piano-roll.png").is_file()

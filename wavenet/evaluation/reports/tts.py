@@ -1,6 +1,6 @@
-"""The text-to-speech section of docs/QUALITY.md, its picture and samples: alignment, prosody, intelligibility, voices.
+"""The text-to-speech part of docs/QUALITY.md, its picture and samples: alignment, prosody, intelligibility, voices.
 
-    python docs/tts_report.py [--extra 40] [--voices all]
+    python -m wavenet.evaluation.reports tts [--prompts 60] [--extra 40] [--voices all]
 
 Needs the tts recipe's prepared data (recipes/tts), pocketsphinx (`pip install -e '.[dev]'`),
 espeak-ng (its reading of the same texts) and Debian's fortunes (the corpus's sentences). Every
@@ -9,7 +9,8 @@ figure is computed here:
 - **Held-out sentences**: the 60 transcribed en_US_f_Allison prompts of the recipe's test split
   (chosen at random with a fixed seed before training, never trained on) and ``--extra``
   sentences of Debian's fortunes (up to 80 characters: the corpus's own filter, shorter) that no
-  voice of the corpus read, chosen at random with seed 0. No voice read any of them in training.
+  voice of the corpus read, chosen at random with seed 0. How many of them have the text of a
+  file that was trained on (or validated on) is counted, not assumed.
 - **Alignment** (how the training frames are timed): espeak-ng's own phone times when other
   voices of it (en-us+f3 at its rate, en-us+m7 at 130 words a minute, en-us+f2 at 220) read 20
   held-out texts, against those found by aligning that audio to the en-us reading.
@@ -25,38 +26,43 @@ figure is computed here:
 
 from __future__ import annotations
 
-import argparse
-import json
+import importlib.util
 import random
-import re
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import soundfile as sf
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from wavenet import mulaw
+from wavenet.data.audio import AudioOptions, load_audio
+from wavenet.data.manifest import read_manifest
+from wavenet.evaluation.intelligibility import word_error_rate
+from wavenet.evaluation.quality import median_f0, voiced_share
+from wavenet.evaluation.reports.common import (
+    F0_THRESHOLD,
+    PICTURES,
+    ROOT,
+    espeak,
+    machine,
+    plt,
+    read_json,
+    recognise_all,
+    resynthesise,
+    save,
+    write_json,
+    write_section,
+)
+from wavenet.release import Checkpoint, load_release
+from wavenet.synthesizer import text_frames
+from wavenet.text.align import Segment, align, boundary_errors
+from wavenet.text.espeak import PAUSE
+from wavenet.text.espeak import render as espeak_reading
+from wavenet.text.normalize import normalize
+from wavenet.text.prosody import Voice, accuracy, plan
 
-from conditioned_report import espeak, recognise, resynthesise  # noqa: E402
-from quality_report import F0_THRESHOLD, PICTURES, SAMPLES, plt, save  # noqa: E402
-
-from wavenet import mulaw  # noqa: E402
-from wavenet.data.audio import AudioOptions, load_audio  # noqa: E402
-from wavenet.data.manifest import read_manifest  # noqa: E402
-from wavenet.evaluation.intelligibility import word_error_rate  # noqa: E402
-from wavenet.evaluation.quality import median_f0, voiced_share  # noqa: E402
-from wavenet.release import Checkpoint, load_release  # noqa: E402
-from wavenet.synthesizer import text_frames  # noqa: E402
-from wavenet.text.align import Segment, align, boundary_errors  # noqa: E402
-from wavenet.text.espeak import PAUSE, render  # noqa: E402
-from wavenet.text.normalize import normalize  # noqa: E402
-from wavenet.text.prosody import Voice, accuracy, plan  # noqa: E402
-
-ROOT = Path(__file__).resolve().parents[1]
-QUALITY = ROOT / "docs" / "QUALITY.md"
-BEGIN, END = "<!-- text to speech: docs/tts_report.py -->", "<!-- end of text to speech -->"
+BEGIN, END = "<!-- text to speech: python -m wavenet.evaluation.reports tts -->", "<!-- end of text to speech -->"
+JSON = PICTURES / "tts.json"
 ALLISON = "asterisk-en_US_f_Allison"
 # Her (the recorded voice), and one voice of each synthetic engine: pocketsphinx runs at about real
 # time on what the model says now, so the 37 voices' 100 sentences would take 2 to 3 hours here.
@@ -64,10 +70,27 @@ VOICES = (ALLISON, "mbrola-mb-us2", "flite-slt", "espeak-en-us-m1")
 MAX_CHARS = 80
 
 
+def _corpus_module():
+    """recipes/speech_offline/build_corpus.py, which knows the corpus's candidate sentences."""
+    path = ROOT / "recipes" / "speech_offline" / "build_corpus.py"
+    spec = importlib.util.spec_from_file_location("build_corpus", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def read_in_training(texts: list[str], data: Path) -> int:
+    """How many of ``texts`` (normalised) are the text of a file of the prepared data's train or valid split."""
+    seen = set()
+    for split in ("train", "valid"):
+        for u in read_manifest(data / f"{split}.tsv"):
+            seen.add(normalize(u.path.with_suffix(".txt").read_text(encoding="utf-8")))
+    return sum(normalize(t) in seen for t in texts)
+
+
 def unread_sentences(data: Path, n: int, seed: int = 0) -> list[str]:
     """``n`` of the corpus's candidate sentences (Debian's fortunes) that no file of the prepared data reads."""
-    sys.path.insert(0, str(ROOT / "recipes" / "speech_offline"))
-    from build_corpus import sentences as candidates
+    candidates = _corpus_module().sentences
 
     read = set()
     for split in ("train", "valid", "test"):
@@ -75,14 +98,6 @@ def unread_sentences(data: Path, n: int, seed: int = 0) -> list[str]:
             read.add(" ".join(u.path.with_suffix(".txt").read_text(encoding="utf-8").split()))
     unread = [s for s in candidates() if s not in read and len(s) <= MAX_CHARS]
     return random.Random(seed).sample(unread, min(n, len(unread)))
-
-
-def recognise_all(audio: list[np.ndarray]) -> list[str]:
-    """pocketsphinx's hypotheses in two processes: it runs near real time on this model's noise, the report's cost."""
-    import multiprocessing
-
-    with multiprocessing.get_context("fork").Pool(2) as pool:
-        return pool.map(recognise, audio, chunksize=2)
 
 
 def speak(ckpt: Checkpoint, jobs: list[tuple[str, str]]) -> list[np.ndarray]:
@@ -96,7 +111,7 @@ def alignment_accuracy(texts: list[str]) -> dict:
     for voice, rate in (("en-us+f3", None), ("en-us+m7", 130), ("en-us+f2", 220)):
         errors = []
         for text in texts:
-            truth = render(text, voice=voice, rate=rate)
+            truth = espeak_reading(text, voice=voice, rate=rate)
             found = align(truth.audio, truth.sample_rate, text)
             try:
                 errors.append(boundary_errors(found, [Segment(*s) for s in truth.segments()]))
@@ -124,12 +139,12 @@ def voice_figures(spoken: dict[str, list[np.ndarray]], data: Path, options: Audi
     return out
 
 
-def alignment_picture(ckpt: Checkpoint, text: str, recording: np.ndarray, said: np.ndarray) -> str:
+def alignment_picture(ckpt: Checkpoint, text: str, recording: np.ndarray, said: np.ndarray, pictures: Path) -> str:
     """Her recording with its aligned phones, and the model's speech with the phones it was told."""
     voice = Voice.from_dict(ckpt.metadata.get("prosody", {}).get(ALLISON, {}))
     told = plan(text, voice, ckpt.config.cond_hop, 16000).segments
     found = align(recording, 16000, text)
-    fig, axes = plt.subplots(2, 1, figsize=(11, 6))
+    fig, axes = plt().subplots(2, 1, figsize=(11, 6))
     for ax, audio, segments, title in ((axes[0], recording, found, "her recording, phones aligned"),
                                        (axes[1], said, told, "tts-small in her voice, phones it was told")):  # fmt: skip
         ax.specgram(audio + 1e-7, NFFT=512, Fs=16000, noverlap=384, cmap="magma", vmin=-120)
@@ -139,27 +154,33 @@ def alignment_picture(ckpt: Checkpoint, text: str, recording: np.ndarray, said: 
                 ax.text((s.start + s.end) / 2, 7300, s.phone, color="white", ha="center", va="top", fontsize=7)
         ax.set(title=f'"{text}": {title}', ylabel="Hz", xlim=(0, max(len(audio) / 16000, segments[-1].end)))
     axes[1].set_xlabel("seconds")
-    return save(fig, "tts-alignment.png")
+    return save(fig, "tts-alignment.png", pictures)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", type=Path, default=ROOT / "checkpoints" / "tts-small")
-    parser.add_argument("--data", type=Path, default=ROOT / "work" / "tts" / "data")
-    parser.add_argument("--prompts", type=int, default=60, help="held-out prompts to use (a quick check: fewer)")
-    parser.add_argument("--extra", type=int, default=40)
-    parser.add_argument("--voices", default=",".join(VOICES), help="comma-separated, or all")
-    args = parser.parse_args()
+def measure(model: Path = ROOT / "checkpoints" / "tts-small", data: Path = ROOT / "work" / "tts" / "data",
+            prompts: int = 60, extra: int = 40, voices: str = ",".join(VOICES), json_path: Path = JSON) -> dict:  # fmt: skip
+    """Every figure of the section, into ``json_path`` (docs/quality/tts.json)."""
     start = time.time()
-    ckpt = load_release(args.model)
+    pictures, samples_dir = json_path.parent, json_path.parent.parent / "samples"
+    ckpt = load_release(model)
     options = AudioOptions(**ckpt.metadata["audio"]) if "audio" in ckpt.metadata else AudioOptions()
-    test = read_manifest(args.data / "test.tsv")[: args.prompts]
-    prompts = [u.path.with_suffix(".txt").read_text(encoding="utf-8").strip() for u in test]
+    test = read_manifest(data / "test.tsv")[:prompts]
+    held_out = [u.path.with_suffix(".txt").read_text(encoding="utf-8").strip() for u in test]
     recordings = [load_audio(u.path, options) for u in test]
-    refs = prompts + unread_sentences(args.data, args.extra)
+    refs = held_out + unread_sentences(data, extra)
     texts = [normalize(r) for r in refs]
-    print(f"[tts] {len(prompts)} held-out prompts and {len(refs) - len(prompts)} unread sentences", flush=True)
-    results = {"sentences": {"prompts": len(prompts), "unread": len(refs) - len(prompts)}}
+    n = len(held_out)
+    print(f"[tts] {n} held-out prompts and {len(refs) - n} unread sentences", flush=True)
+    results: dict = {
+        "command": _command(prompts, extra, voices),
+        "machine": machine(),
+        "card": {
+            "parameters": ckpt.model.parameter_count(),
+            "receptive_field_ms": ckpt.config.receptive_field_ms,
+            "steps": ckpt.metadata.get("steps", "?"),
+        },
+        "sentences": {"prompts": n, "unread": len(refs) - n, "read_in_training": read_in_training(refs, data)},
+    }
     results["alignment"] = alignment_accuracy(texts[:20])
     print("[tts] alignment measured", flush=True)
     voice = Voice.from_dict(ckpt.metadata.get("prosody", {}).get(ALLISON, {}))
@@ -169,18 +190,16 @@ def main() -> None:
     )
     results["prosody_choice"] = ckpt.metadata.get("prosody_choice", {})
     print("[tts] prosody measured", flush=True)
-    n = len(prompts)
     reading = recognise_all([espeak(t) for t in refs])
     results["baselines"] = {
-        "recordings": {"prompts": word_error_rate(list(zip(prompts, recognise_all(recordings), strict=True)))},
+        "recordings": {"prompts": word_error_rate(list(zip(held_out, recognise_all(recordings), strict=True)))},
         "espeak-ng en-us": {"all": word_error_rate(list(zip(refs, reading, strict=True))),
                             "prompts": word_error_rate(list(zip(refs[:n], reading[:n], strict=True)))},
     }  # fmt: skip
-    voices = sorted(ckpt.speakers) if args.voices == "all" else args.voices.split(",")
-    jobs = [(v, t) for v in voices for t in texts]
-    audio = speak(ckpt, jobs)
-    print(f"[tts] spoke {len(refs)} sentences in each of {len(voices)} voices", flush=True)
-    spoken = {v: audio[i * len(refs) : (i + 1) * len(refs)] for i, v in enumerate(voices)}
+    names = sorted(ckpt.speakers) if voices == "all" else voices.split(",")
+    audio = speak(ckpt, [(v, t) for v in names for t in texts])
+    print(f"[tts] spoke {len(refs)} sentences in each of {len(names)} voices", flush=True)
+    spoken = {v: audio[i * len(refs) : (i + 1) * len(refs)] for i, v in enumerate(names)}
     results["wer"] = {}
     everything = recognise_all(audio)
     for i, v in enumerate(spoken):
@@ -188,35 +207,53 @@ def main() -> None:
         results["wer"][v] = {"all": word_error_rate(list(zip(refs, heard, strict=True))),
                              "prompts": word_error_rate(list(zip(refs[:n], heard[:n], strict=True)))}  # fmt: skip
     print("[tts] recognised", flush=True)
-    results["voices"] = voice_figures(spoken, args.data, options)
-    pick = max(range(n), key=lambda i: (len(prompts[i]) <= 60, len(prompts[i])))  # the longest of up to 60 characters
+    results["voices"] = voice_figures(spoken, data, options)
+    pick = max(range(n), key=lambda i: (len(held_out[i]) <= 60, len(held_out[i])))  # the longest of up to 60 characters
     results["picture"] = (
-        alignment_picture(ckpt, texts[pick], recordings[pick], spoken[ALLISON][pick]) if ALLISON in spoken else None
+        alignment_picture(ckpt, texts[pick], recordings[pick], spoken[ALLISON][pick], pictures)
+        if ALLISON in spoken
+        else None
     )
     results["samples"] = []
+    samples_dir.mkdir(parents=True, exist_ok=True)
     for i, (v, k) in enumerate([(ALLISON, pick), (ALLISON, n), *[(v, n + 1) for v in ("mbrola-mb-us2", "flite-slt")]]):
-        if v in spoken:
+        if v in spoken and k < len(refs):
             name = f"tts-{i}-{v}.wav"
-            sf.write(SAMPLES / name, mulaw.to_pcm16(spoken[v][k][: 8 * 16000]), 16000, subtype="PCM_16")
+            sf.write(samples_dir / name, mulaw.to_pcm16(spoken[v][k][: 8 * 16000]), 16000, subtype="PCM_16")
             results["samples"].append({"file": name, "text": refs[k]})
     results["seconds"] = time.time() - start
-    (PICTURES / "tts.json").write_text(json.dumps(results, indent=2, default=float) + "\n", encoding="utf-8")
-    write_section(markdown(results, ckpt, args))
-    print(f"wrote the text-to-speech section of {QUALITY} in {time.time() - start:.0f} s")
+    write_json(json_path, results)
+    return results
 
 
-def markdown(r: dict, ckpt: Checkpoint, args) -> str:
-    meta, s = ckpt.metadata, r["sentences"]
-    command = "python docs/tts_report.py" + (f" --prompts {args.prompts}" if args.prompts != 60 else "") + (f" --extra {args.extra}" if args.extra != 40 else "") + (
-        f" --voices {args.voices}" if args.voices != ",".join(VOICES) else "")  # fmt: skip
-    lines = [BEGIN, "", "## Text to speech", "", f"Regenerated by `{command}` ({r['seconds'] / 60:.0f} minutes on the "
-             "2-core CPU machine).", "",
-             f"### tts-small: {ckpt.model.parameter_count():,} parameters, receptive field "
-             f"{ckpt.config.receptive_field_ms:.0f} ms, {meta.get('steps', '?')} training steps", "",
+def _command(prompts: int, extra: int, voices: str) -> str:
+    options = (f" --prompts {prompts}" if prompts != 60 else "") + (f" --extra {extra}" if extra != 40 else "")
+    return (
+        "python -m wavenet.evaluation.reports tts"
+        + options
+        + (f" --voices {voices}" if voices != ",".join(VOICES) else "")
+    )
+
+
+def render(r: dict) -> str:
+    """The section, from the JSON that :func:`measure` wrote."""
+    card, s = r["card"], r["sentences"]
+    read = s.get("read_in_training")
+    if read is None:
+        overlap = "Whether any of them is the text of a training file was not counted in this run."
+    elif read == 0:
+        overlap = "None of them is the text of a file of the training or validation split, in any voice."
+    else:
+        overlap = (f"**{read} of them have the text of a file of the training or validation split**, so they are "
+                   "not wholly unseen.")  # fmt: skip
+    lines = [BEGIN, "", "## Text to speech", "", f"Regenerated by `{r['command']}` ({r['seconds'] / 60:.0f} minutes on "
+             f"{r['machine']}).", "",
+             f"### tts-small: {card['parameters']:,} parameters, receptive field "
+             f"{card['receptive_field_ms']:.0f} ms, {card['steps']} training steps", "",
              f"**Held-out sentences**: the {s['prompts']} en_US_f_Allison prompts of the recipe's test split "
              "(chosen at random with a fixed seed before training) and "
              f"{s['unread']} sentences of Debian's fortunes of at most {MAX_CHARS} characters that no voice of the "
-             "corpus read (chosen at random, seed 0). No voice read any of them in training.", "",
+             f"corpus read (chosen at random, seed 0). {overlap}", "",
              "**Alignment** (how the training frames are timed): espeak-ng's own phone start times when other "
              "voices of it read 20 held-out texts, against the times found by warping the en-us reading onto "
              "that audio.", "", "| reader | phones | mean error | median | within 20 ms |", "|---|---:|---:|---:|---:|"]  # fmt: skip
@@ -252,6 +289,10 @@ def markdown(r: dict, ckpt: Checkpoint, args) -> str:
         x = r["voices"][name]
         lines.append(f"| tts-small as {name} | {w['all']:.0%} | {w['prompts']:.0%} | {x['median_f0']:.0f} Hz | "
                      f"{x['recordings_median_f0']:.0f} Hz | {x['voiced']:.0%} | {x['recordings_voiced']:.0%} |")  # fmt: skip
+    espeak_all = b["espeak-ng en-us"]["all"]
+    beaten = [name for name, w in r["wer"].items() if w["all"] < espeak_all]
+    lines += ["", f"Voices whose word error rate is below espeak-ng's {espeak_all:.0%}: "
+              + (", ".join(beaten) if beaten else "none") + "."]  # fmt: skip
     a = [x["median_f0"] for x in r["voices"].values()]
     c = [x["recordings_median_f0"] for x in r["voices"].values()]
     if len(a) >= 3 and np.isfinite(a).all():
@@ -270,12 +311,7 @@ def markdown(r: dict, ckpt: Checkpoint, args) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_section(text: str) -> None:
-    current = QUALITY.read_text(encoding="utf-8")
-    pattern = re.compile(re.escape(BEGIN) + ".*?" + re.escape(END) + "\n?", re.S)
-    updated = pattern.sub(lambda _: text, current) if BEGIN in current else current.rstrip() + "\n\n" + text
-    QUALITY.write_text(updated, encoding="utf-8")
-
-
-if __name__ == "__main__":
-    main()
+def run(render_only: bool = False, **options) -> None:
+    """Measure (unless ``render_only``) and write the section into QUALITY.md."""
+    results = read_json(JSON) if render_only else measure(**options)
+    write_section(render(results), BEGIN, END)

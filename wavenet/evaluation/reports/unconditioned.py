@@ -1,48 +1,45 @@
-"""Regenerate docs/QUALITY.md, its pictures and docs/samples/ from the bundled models.
-
-    python docs/quality_report.py            # or: make quality-report
+"""The unconditioned models' part of docs/QUALITY.md: speech-small and piano-small.
 
 Needs the prepared data of the offline recipes (held-out audio and the training data of the
 baselines) in work/speech_offline/data and work/piano_offline/data; `make quality-report` builds
 it when missing (`recipes/RECIPE/run.sh deps corpus manifest prepare`: seeded, so the held-out
-split is the one the models were validated on; the speech data, rebuilt, matched bit for bit).
-Every figure in the report is computed here, from the checkpoints in checkpoints/ and the
-training logs they ship (metrics.jsonl).
+split is the one the models were validated on). Every figure is computed here, from the
+checkpoints and the training logs they ship (metrics.jsonl), into docs/quality/report.json.
 """
 
 from __future__ import annotations
 
-import argparse
-import json
 import math
 import time
 from dataclasses import asdict
 from pathlib import Path
 
-import matplotlib
+import numpy as np
+import soundfile as sf
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import soundfile as sf  # noqa: E402
+from wavenet import mulaw
+from wavenet.data.dataset import PreparedData
+from wavenet.evaluation.likelihood import evaluate
+from wavenet.evaluation.ngram import KneserNey
+from wavenet.evaluation.quality import frechet_distance, levels, median_f0, mel_features, voiced_share
+from wavenet.evaluation.reports.common import (
+    F0_THRESHOLD,
+    PICTURES,
+    ROOT,
+    SAMPLES,
+    curves,
+    duration,
+    plt,
+    read_json,
+    save,
+    write_json,
+    write_section,
+)
+from wavenet.generation.registry import make_generator
+from wavenet.release import Checkpoint, load_release
 
-from wavenet import mulaw  # noqa: E402
-from wavenet.data.dataset import PreparedData  # noqa: E402
-from wavenet.evaluation.likelihood import evaluate  # noqa: E402
-from wavenet.evaluation.ngram import KneserNey  # noqa: E402
-from wavenet.evaluation.quality import frechet_distance, levels, median_f0, mel_features, voiced_share  # noqa: E402
-from wavenet.generation.registry import make_generator  # noqa: E402
-from wavenet.release import Checkpoint, load_release  # noqa: E402
-
-ROOT = Path(__file__).resolve().parents[1]
-DOCS = ROOT / "docs"
-PICTURES = DOCS / "quality"
-SAMPLES = DOCS / "samples"
-# YIN's aperiodicity threshold for the pitch comparison. The paper's 0.1-0.15 finds almost no
-# voiced frames in the small models' breathy output; at 0.35 a tone 3 dB above white noise is
-# found while noise alone is not (tests/test_quality.py), and the report prints the voiced share
-# of the n-gram samples as a control.
-F0_THRESHOLD = 0.35
+BEGIN, END = "<!-- unconditioned models: python -m wavenet.evaluation.reports unconditioned -->", "<!-- end of unconditioned models -->"  # fmt: skip
+JSON = PICTURES / "report.json"
 
 
 def generate(ckpt: Checkpoint, speakers: list[int], seconds: float, seed: int = 0) -> np.ndarray:
@@ -69,56 +66,20 @@ def real_audio(data: PreparedData, split: str, speaker: int | None = None, max_s
     return np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.float32)
 
 
-def save(fig: plt.Figure, filename: str) -> str:
-    """Write a picture into docs/quality and return its name, for the report's links."""
-    fig.tight_layout()
-    fig.savefig(PICTURES / filename, dpi=110)
-    plt.close(fig)
-    return filename
-
-
-def curves(metrics_path: Path, name: str) -> str:
-    """Training and validation curves over every stage of the model's training (see export).
-
-    With the samples seen on each row, the x axis is samples, so stages of different batch sizes
-    line up; each stage's validation is its own line, since stages may validate on other crops.
-    """
-    metrics = [json.loads(line) for line in metrics_path.read_text().splitlines()]
-    by_samples = all("samples" in m for m in metrics)
-    x = (lambda m: m["samples"] / 1e6) if by_samples else (lambda m: m["step"])
-    fig, ax = plt.subplots(figsize=(7, 3.5))
-    train = [m for m in metrics if m["kind"] == "train"]
-    ax.plot([x(m) for m in train], [m["bits_per_sample"] for m in train], label="training (running mean)", lw=1)
-    stages = sorted({m.get("stage", 0) for m in metrics})
-    for stage in stages:
-        valid = [m for m in metrics if m["kind"] == "valid" and m.get("stage", 0) == stage]
-        label = "validation (EMA weights)" + (f", stage {stage + 1}" if len(stages) > 1 else "")
-        ax.plot([x(m) for m in valid], [m["bits_per_sample"] for m in valid], "o-", label=label, ms=3)
-        if stage > 0:
-            ax.axvline(max(x(m) for m in metrics if m.get("stage", 0) < stage), color="grey", ls=":", lw=1)
-    xlabel = "million samples seen (stages split by dotted lines)" if by_samples else "step"
-    ax.set(xlabel=xlabel, ylabel="bits per sample", title=f"{name}: training curves")
-    bits = [m["bits_per_sample"] for m in metrics if m["kind"] in ("train", "valid")]
-    ax.set_ylim(min(bits) - 0.1, np.percentile(bits, 95) + 0.3)  # the first steps' 8 bits would flatten the rest
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
-    return save(fig, f"{name}-curves.png")
-
-
-def spectrograms(real: np.ndarray, generated: np.ndarray, rate: int, name: str) -> str:
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.5), sharey=True)
+def spectrograms(real: np.ndarray, generated: np.ndarray, rate: int, name: str, pictures: Path) -> str:
+    fig, axes = plt().subplots(1, 2, figsize=(10, 3.5), sharey=True)
     for ax, audio, title in ((axes[0], real, "real (held out)"), (axes[1], generated, "generated")):
         ax.specgram(audio[: 4 * rate] + 1e-7, NFFT=512, Fs=rate, noverlap=384, cmap="magma", vmin=-120)
         ax.set(title=f"{name}: {title}", xlabel="seconds")
     axes[0].set_ylabel("Hz")
-    return save(fig, f"{name}-spectrograms.png")
+    return save(fig, f"{name}-spectrograms.png", pictures)
 
 
-def f0_scatter(points: list[tuple[str, float, float]], r: float, name: str) -> str:
-    fig, ax = plt.subplots(figsize=(5.5, 5))
+def f0_scatter(points: list[tuple[str, float, float]], r: float, name: str, pictures: Path) -> str:
+    fig, ax = plt().subplots(figsize=(5.5, 5))
     real = np.array([p[1] for p in points])
     gen = np.array([p[2] for p in points])
-    recorded = np.array([p[0].startswith("asterisk") for p in points])
+    recorded = np.array([p[0].startswith("asterisk") for p in points], dtype=bool)
     ax.scatter(real[~recorded], gen[~recorded], s=18, label="synthetic voices")
     ax.scatter(real[recorded], gen[recorded], s=30, marker="s", label="recorded voices")
     lo, hi = np.nanmin([real, gen]) * 0.9, np.nanmax([real, gen]) * 1.1
@@ -126,7 +87,7 @@ def f0_scatter(points: list[tuple[str, float, float]], r: float, name: str) -> s
     ax.set(xscale="log", yscale="log", xlabel="median F0 of real recordings (Hz)",
            ylabel="median F0 of generated audio (Hz)", title=f"{name}: pitch per speaker id (r = {r:.2f})")  # fmt: skip
     ax.legend()
-    return save(fig, f"{name}-f0.png")
+    return save(fig, f"{name}-f0.png", pictures)
 
 
 def compare(real: np.ndarray, generated: np.ndarray, ngram: np.ndarray, rate: int) -> dict:
@@ -147,8 +108,22 @@ def compare(real: np.ndarray, generated: np.ndarray, ngram: np.ndarray, rate: in
     }
 
 
-def report_model(name: str, ckpt_dir: Path, ckpt: Checkpoint, data: PreparedData, seconds: float,
-                 speakers: list[int], f0: bool, ngram_seconds: float) -> dict:  # fmt: skip
+def card(ckpt: Checkpoint) -> dict:
+    """What the section says of the model itself, from its release."""
+    meta = ckpt.metadata
+    return {
+        "parameters": ckpt.model.parameter_count(),
+        "receptive_field": ckpt.config.receptive_field,
+        "rate": ckpt.config.sample_rate,
+        "stages": meta.get("stages") or [{key: meta.get(key) for key in ("steps", "train_seconds")}],
+    }
+
+
+def measure_model(name: str, ckpt_dir: Path, data: PreparedData, seconds: float, f0: bool, ngram_seconds: float,
+                  pictures: Path = PICTURES, samples: Path = SAMPLES) -> dict:  # fmt: skip
+    """Every figure of one model's section."""
+    ckpt = load_release(ckpt_dir)
+    speakers = list(range(ckpt.config.n_speakers)) if f0 else [0, 0, 0, 0]
     rate = ckpt.config.sample_rate
     started = time.perf_counter()
     held_out = str(data.directory / "valid.tsv")
@@ -163,15 +138,16 @@ def report_model(name: str, ckpt_dir: Path, ckpt: Checkpoint, data: PreparedData
     ngram = mulaw.decode(ngram_model.sample(round(ngram_seconds * rate), seed=1), ckpt.config.mu)
     result = {
         "name": name,
+        "card": card(ckpt),
         "bits_per_sample": nll["bits_per_sample"],
         "held_out_seconds": nll["samples"] / rate,
         "held_out_files": len(nll["files"]),
         "generated_seconds": gen.size / rate,
         **compare(real, gen.reshape(-1), ngram, rate),
-        "pictures": {"spectrograms": spectrograms(real, gen[0], rate, name)},
+        "pictures": {"spectrograms": spectrograms(real, gen[0], rate, name, pictures)},
     }
     if (ckpt_dir / "metrics.jsonl").exists():  # the training log that `wavenet export` ships
-        result["pictures"]["curves"] = curves(ckpt_dir / "metrics.jsonl", name)
+        result["pictures"]["curves"] = curves(ckpt_dir / "metrics.jsonl", name, pictures)
     if f0:
         names = {sid: spk for spk, sid in ckpt.speakers.items()}
         points = []
@@ -193,12 +169,13 @@ def report_model(name: str, ckpt_dir: Path, ckpt: Checkpoint, data: PreparedData
             r_log = float(np.corrcoef(np.log(real_f0), np.log(gen_f0))[0, 1])
         result["f0"] = {"threshold": F0_THRESHOLD, "points": points, "pearson_r": r, "pearson_r_log": r_log,
                         "speakers_with_pitch": len(ok), "ngram_voiced": voiced_share(ngram, rate, F0_THRESHOLD)}  # fmt: skip
-        result["pictures"]["f0"] = f0_scatter(ok, r, name)
+        if ok:  # a scatter of the speakers where both have a pitch
+            result["pictures"]["f0"] = f0_scatter(ok, r, name, pictures)
     labels = {v: k for k, v in ckpt.speakers.items()}
-    picks = sample_rows(ckpt, speakers)
-    for i in picks:
+    samples.mkdir(parents=True, exist_ok=True)
+    for i in sample_rows(ckpt, speakers):
         label = labels.get(speakers[i], str(speakers[i]))
-        sf.write(SAMPLES / f"{name}-{i:02d}-{label}.wav", gen[i, : 3 * rate], rate, subtype="PCM_16")
+        sf.write(samples / f"{name}-{i:02d}-{label}.wav", gen[i, : 3 * rate], rate, subtype="PCM_16")
     result["report_seconds"] = time.perf_counter() - started
     return result
 
@@ -211,22 +188,33 @@ def sample_rows(ckpt: Checkpoint, speakers: list[int]) -> list[int]:
     return (recorded + others[:2])[:6] if recorded else list(range(min(4, len(speakers))))
 
 
+def measure(speech: Path = ROOT / "checkpoints" / "speech-small", piano: Path = ROOT / "checkpoints" / "piano-small",
+            speech_work: Path = ROOT / "work" / "speech_offline", piano_work: Path = ROOT / "work" / "piano_offline",
+            seconds: float = 12.0, ngram_seconds: float = 30.0, json_path: Path = JSON) -> list[dict]:  # fmt: skip
+    """Measure both models (those whose checkpoint exists) and write ``json_path``."""
+    results = []
+    for name, ckpt_dir, work, f0 in (("speech", speech, speech_work, True), ("piano", piano, piano_work, False)):
+        if not ckpt_dir.exists():
+            print(f"[{name}] no checkpoint at {ckpt_dir}: skipped")
+            continue
+        pictures = json_path.parent
+        results.append(measure_model(name, ckpt_dir, PreparedData(work / "data"), seconds, f0, ngram_seconds,
+                                     pictures, pictures.parent / "samples"))  # fmt: skip
+    write_json(json_path, results)
+    return results
+
+
 def hz(f0: float) -> str:
     return "–" if math.isnan(f0) else f"{f0:.0f}"
 
 
-def duration(seconds: float) -> str:
-    return f"{seconds / 3600:.1f} h" if seconds >= 3600 else f"{seconds / 60:.1f} min"
-
-
-def markdown(results: list[dict], cards: dict[str, dict]) -> str:
-    lines = ["# Quality of the bundled models", "", "Regenerated by `python docs/quality_report.py` (`make quality-report`)",
+def render(results: list[dict]) -> str:
+    """The section, from the JSON that :func:`measure` wrote."""
+    lines = [BEGIN, "", "Regenerated by `python -m wavenet.evaluation.reports unconditioned` (`make quality-report`)",
              "from the checkpoints in `checkpoints/` and the offline recipes' prepared data. Every number below",  # fmt: skip
              "comes from that run.", ""]  # fmt: skip
     for r in results:
-        name = r["name"]
-        meta = cards[name]
-        bits = r["bits_per_sample"]
+        name, meta, bits = r["name"], r["card"], r["bits_per_sample"]
         lines += [f"## {name}", "",
                   f"Model: {meta['parameters']:,} parameters, receptive field {meta['receptive_field']} samples. "
                   "Training, stage by stage (a stage starts from the previous one's weights):", "",
@@ -237,12 +225,15 @@ def markdown(results: list[dict], cards: dict[str, dict]) -> str:
             data = f"{st['train_samples'] / meta['rate'] / 3600:.2f} h" if st.get("train_samples") else "?"
             lines.append(f"| {i} | {st.get('machine', '?')} | {st['steps']:,} | {per_step} | "
                          f"{duration(st['train_seconds'])} | {data} |")  # fmt: skip
+        better = bits["model_bits"] < bits["ngram_bits"]
         lines += ["",
                   f"### Held-out likelihood ({r['held_out_files']} files, {r['held_out_seconds'] / 60:.1f} minutes)", "",
                   "| model | bits per sample |", "|---|---:|",
                   f"| **WaveNet** | **{bits['model_bits']:.3f}** |",
                   f"| 3-gram over μ-law codes (Kneser-Ney, fitted on the training data) | {bits['ngram_bits']:.3f} |",
-                  f"| μ-law unigram (training data) | {bits['unigram_bits']:.3f} |", ""]  # fmt: skip
+                  f"| μ-law unigram (training data) | {bits['unigram_bits']:.3f} |", "",
+                  f"The WaveNet needs {abs(bits['ngram_bits'] - bits['model_bits']):.3f} bits a sample "
+                  f"{'fewer' if better else 'more'} than the 3-gram.", ""]  # fmt: skip
         lv = r["levels"]
         lines += ["### Generated audio against held-out real audio", "",
                   f"{r['generated_seconds']:.0f} s generated (temperature 1) against the held-out set.", "",
@@ -269,7 +260,7 @@ def markdown(results: list[dict], cards: dict[str, dict]) -> str:
                       f"Voiced frames, median over speakers: {real_voiced:.0%} of the real recordings, "
                       f"{gen_voiced:.0%} of the generated audio; the n-gram samples (noise with the data's "
                       f"spectrum, a control) have {f0['ngram_voiced']:.1%}.", "",
-                      f"![F0 per speaker](quality/{r['pictures']['f0']})", "",
+                      *([f"![F0 per speaker](quality/{r['pictures']['f0']})", ""] if "f0" in r["pictures"] else []),
                       "<details><summary>every speaker</summary>", "",
                       "| speaker | real F0 (Hz) | generated F0 (Hz) | real voiced | generated voiced |",
                       "|---|---:|---:|---:|---:|"]  # fmt: skip
@@ -283,46 +274,11 @@ def markdown(results: list[dict], cards: dict[str, dict]) -> str:
                       "the held-out set, so compare it within a stage; the held-out table above compares models.", ""]  # fmt: skip
         lines += [f"![spectrograms](quality/{r['pictures']['spectrograms']})", "",
                   f"Samples: `docs/samples/{name}-*.wav` (3 s each).", ""]  # fmt: skip
+    lines.append(END)
     return "\n".join(lines) + "\n"
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--speech", type=Path, default=ROOT / "checkpoints" / "speech-small")
-    parser.add_argument("--piano", type=Path, default=ROOT / "checkpoints" / "piano-small")
-    parser.add_argument("--speech-work", type=Path, default=ROOT / "work" / "speech_offline")
-    parser.add_argument("--piano-work", type=Path, default=ROOT / "work" / "piano_offline")
-    parser.add_argument("--seconds", type=float, default=12.0, help="audio generated per speaker")
-    parser.add_argument("--ngram-seconds", type=float, default=30.0)
-    args = parser.parse_args()
-    PICTURES.mkdir(parents=True, exist_ok=True)
-    SAMPLES.mkdir(parents=True, exist_ok=True)
-    results, cards = [], {}
-    for name, ckpt_dir, work, f0 in (("speech", args.speech, args.speech_work, True),
-                                     ("piano", args.piano, args.piano_work, False)):  # fmt: skip
-        if not ckpt_dir.exists():
-            print(f"[{name}] no checkpoint at {ckpt_dir}: skipped")
-            continue
-        ckpt = load_release(ckpt_dir)
-        data = PreparedData(work / "data")
-        speakers = list(range(ckpt.config.n_speakers)) if f0 else [0, 0, 0, 0]
-        meta = ckpt.metadata
-        cards[name] = {
-            "parameters": ckpt.model.parameter_count(),
-            "receptive_field": ckpt.config.receptive_field,
-            "rate": ckpt.config.sample_rate,
-            "stages": meta.get("stages") or [{key: meta.get(key) for key in ("steps", "train_seconds")}],
-        }
-        results.append(report_model(name, ckpt_dir, ckpt, data, args.seconds, speakers, f0, args.ngram_seconds))
-    text = markdown(results, cards)
-    old = (DOCS / "QUALITY.md").read_text(encoding="utf-8") if (DOCS / "QUALITY.md").exists() else ""
-    marker = "<!-- conditioned models: docs/conditioned_report.py -->"
-    if marker in old:  # the conditioned models' section is docs/conditioned_report.py's: kept as it is
-        text += "\n" + old[old.index(marker) :]
-    (DOCS / "QUALITY.md").write_text(text, encoding="utf-8")
-    (PICTURES / "report.json").write_text(json.dumps(results, indent=2, default=float) + "\n", encoding="utf-8")
-    print(f"wrote {DOCS / 'QUALITY.md'}")
-
-
-if __name__ == "__main__":
-    main()
+def run(render_only: bool = False) -> None:
+    """Measure (unless ``render_only``) and write the section into QUALITY.md."""
+    results = read_json(JSON) if render_only else measure()
+    write_section(render(results), BEGIN, END)

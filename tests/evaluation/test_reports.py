@@ -1,0 +1,53 @@
+"""The quality reports: QUALITY.md is exactly what they render from the committed figures, and their verdicts follow the figures.
+
+Each report also runs end to end, at a small size, on the recipes' own outputs in the recipe tests
+(tests/recipes/test_offline_recipes.py), where the prepared data and Debian's tools are at hand.
+"""
+
+import copy
+
+import pytest
+
+from wavenet.evaluation.reports import common, conditioned, tts, unconditioned
+
+SECTIONS = [unconditioned, conditioned, tts]
+
+
+@pytest.mark.parametrize("report", SECTIONS, ids=lambda m: m.__name__.rsplit(".", 1)[-1])
+def test_quality_md_is_what_the_report_renders_from_its_committed_figures(report):
+    """No figure or conclusion in QUALITY.md is typed by hand: each section is the rendering of its JSON."""
+    quality = common.QUALITY.read_text(encoding="utf-8")
+    section = common.section(quality, report.BEGIN, report.END)
+    assert section, f"QUALITY.md has no section between {report.BEGIN} and {report.END}"
+    assert section == report.render(common.read_json(report.JSON)), (
+        f"QUALITY.md's section differs from what {report.__name__} renders from {report.JSON.name}: "
+        "run `python -m wavenet.evaluation.reports --render-only`"
+    )
+
+
+def test_verdicts_follow_the_figures():
+    figures = copy.deepcopy(common.read_json(conditioned.JSON))
+    figures["piano"]["onset_f"] = {"fluidsynth": 0.9, "model": 0.6}
+    assert "of fluidsynth's (target: 90%: missed)" in conditioned.render(figures)
+    figures["piano"]["onset_f"]["model"] = 0.89
+    assert "(target: 90%: met)" in conditioned.render(figures)
+    ablation = figures["vocoder"]["frames_ablation"]
+    ablation.update(own=4.50, constant=4.52)
+    assert "It hardly uses them" in conditioned.render(figures)
+    ablation.update(own=3.0, constant=4.0)
+    assert "It uses them: the right frames are worth 1.00 bits" in conditioned.render(figures)
+
+    spoken = copy.deepcopy(common.read_json(tts.JSON))
+    spoken["sentences"]["read_in_training"] = 0
+    assert "None of them is the text of a file of the training" in tts.render(spoken)
+    spoken["wer"]["asterisk-en_US_f_Allison"]["all"] = 0.3
+    assert "below espeak-ng's 89%: asterisk-en_US_f_Allison." in tts.render(spoken)
+
+
+def test_write_section_replaces_only_its_own_section(tmp_path):
+    quality = tmp_path / "QUALITY.md"
+    quality.write_text("# title\n\n<!-- a -->\nold\n<!-- end a -->\n\n<!-- b -->\nkept\n<!-- end b -->\n")
+    common.write_section("<!-- a -->\nnew\n<!-- end a -->\n", "<!-- a -->", "<!-- end a -->", quality)
+    assert quality.read_text() == "# title\n\n<!-- a -->\nnew\n<!-- end a -->\n\n<!-- b -->\nkept\n<!-- end b -->\n"
+    common.write_section("<!-- c -->\nadded\n<!-- end c -->\n", "<!-- c -->", "<!-- end c -->", quality)
+    assert quality.read_text().endswith("<!-- end b -->\n\n<!-- c -->\nadded\n<!-- end c -->\n")

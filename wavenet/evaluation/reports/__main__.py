@@ -1,0 +1,40 @@
+"""python -m wavenet.evaluation.reports: see the package's docstring."""
+
+from __future__ import annotations
+
+import argparse
+
+from wavenet.evaluation.reports import conditioned, tts, unconditioned
+
+SECTIONS = {"unconditioned": unconditioned, "conditioned": conditioned, "tts": tts}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m wavenet.evaluation.reports", description=__doc__)
+    parser.add_argument("sections", nargs="*", metavar="SECTION",
+                        help="all (default), unconditioned, conditioned or tts")  # fmt: skip
+    parser.add_argument(
+        "--render-only", action="store_true", help="render QUALITY.md from the JSON files, measure nothing"
+    )
+    parser.add_argument("--prompts", type=int, default=60, help="tts: held-out prompts to use (a quick check: fewer)")
+    parser.add_argument("--extra", type=int, default=40, help="tts: unread sentences of Debian's fortunes")
+    parser.add_argument("--voices", default=",".join(tts.VOICES), help="tts: comma-separated voices, or all")
+    parser.add_argument("--limit", type=int, default=None,
+                        help="conditioned: at most this many files of each unheard voice and piano pieces (a quicker run)")  # fmt: skip
+    args = parser.parse_args()
+    unknown = set(args.sections) - {"all", *SECTIONS}
+    if unknown:
+        parser.error(f"unknown section(s) {', '.join(sorted(unknown))}; sections: all, {', '.join(SECTIONS)}")
+    names = list(SECTIONS) if not args.sections or "all" in args.sections else args.sections
+    for name in names:
+        print(f"== {name}", flush=True)
+        if name == "tts":
+            tts.run(args.render_only, prompts=args.prompts, extra=args.extra, voices=args.voices)
+        elif name == "conditioned":
+            conditioned.run(args.render_only, args.limit)
+        else:
+            SECTIONS[name].run(args.render_only)
+
+
+if __name__ == "__main__":
+    main()

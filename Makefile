@@ -6,6 +6,7 @@
 #   make bench   measure generation speed, every backend side by side
 #   make soak    mixed, partly hostile traffic against a live server (SOAK_SECONDS, default 300)
 #   make gpu-wheels  the wheelhouse bench/gpu_check.sh installs from on a GPU machine without network
+#   make gpu-data RECIPE=mel_vocoder  what bench/gpu_train.sh carries to a GPU machine: wheels and packed data
 #
 # TORCH picks the PyTorch build. The default takes the CPU build of torch 2.13.0; on a CUDA
 # machine use e.g. `make test TORCH_INDEX=https://download.pytorch.org/whl/cu128`.
@@ -18,7 +19,7 @@ TORCH_INDEX ?=
 PYTEST_ARGS ?=
 SOAK_SECONDS ?= 300
 
-.PHONY: install test-deps test test-recipes test-all serve demo bench soak gpu-wheels quality-report quality-render lint clean
+.PHONY: install test-deps test test-recipes test-all serve demo bench soak gpu-wheels gpu-data quality-report quality-render lint clean
 
 install: $(VENV)/.installed
 
@@ -71,6 +72,23 @@ gpu-wheels: install
 	done
 	rm -f bench/gpu-wheels/numpy-*.whl
 	du -sh bench/gpu-wheels
+
+# What bench/gpu_train.sh needs on a lent GPU machine (its packages, CPython 3.10 to 3.13) and a recipe's
+# prepared data packed into what is left of the 64 MiB that travels: the tracked files, the wheels,
+# 2 MiB to spare. RECIPE's data must be prepared (recipes/RECIPE/run.sh ... prepare).
+GPU_TRAIN_WHEELS := soundfile safetensors tqdm pyyaml soxr mido
+gpu-data: install
+	for v in 3.10 3.11 3.12 3.13; do \
+		$(BIN)/python -m pip download --quiet --dest bench/gpu-wheels-train --only-binary=:all: \
+			--platform manylinux2014_x86_64 --platform manylinux_2_17_x86_64 --platform manylinux_2_28_x86_64 \
+			--python-version $$v --implementation cp $(GPU_TRAIN_WHEELS) || exit 1; \
+	done
+	rm -f bench/gpu-wheels-train/numpy-*.whl
+	test -f work/$(RECIPE)/data/dataset.json || { echo "prepare the data first: recipes/$(RECIPE)/run.sh ... prepare"; exit 2; }
+	budget=$$(( 64 * 1048576 - $$(git ls-files -z | xargs -0 du -cb | tail -1 | cut -f1) \
+		- $$(du -sb bench/gpu-wheels-train | cut -f1) - 2 * 1048576 )); \
+	$(BIN)/python -m wavenet.data.pack pack work/$(RECIPE)/data bench/gpu-data/$(RECIPE) \
+		--max-mib $$(( budget / 1048576 ))
 
 # docs/QUALITY.md from the bundled models, every section (python -m wavenet.evaluation.reports): each
 # measures into docs/quality/*.json, then renders its section from that file alone. The held-out

@@ -213,3 +213,36 @@ def write_midi(path, notes):
     midi = mido.MidiFile(ticks_per_beat=480)
     midi.tracks.append(track)
     midi.save(str(path))
+
+
+def textbook_forward(model: WaveNet, codes: torch.Tensor, speakers: torch.Tensor, frames=None, start: int = 0):
+    """The model's logits (B, classes, T) computed the plain way, layer by layer, as the paper draws it.
+
+    Every block over every position, its skip convolution of its own, the conditioning upsampled
+    by gathering each sample's two frames: what :class:`wavenet.model.WaveNet` computed before its
+    training speed-ups (trimming to the counted positions, one product for all skips, the
+    broadcast interpolation). Tests hold the model to it.
+    """
+    import torch.nn.functional as F
+
+    cfg = model.config
+    length = codes.shape[-1]
+    h = model.speaker_embedding(speakers)
+    hidden = model.conditioner(frames) if model.conditioner is not None else None
+    x = model.input(codes)
+    skips = 0
+    for block in model.blocks:
+        out = block.conv(F.pad(x, (block.padding, 0))) + block.speaker(h)[:, :, None]
+        if hidden is not None:
+            projected = block.cond(hidden)  # (B, G, F)
+            t = torch.arange(start, start + length)
+            i0 = (t // cfg.cond_hop).clamp(max=projected.shape[-1] - 1)
+            i1 = (t // cfg.cond_hop + 1).clamp(max=projected.shape[-1] - 1)
+            a = ((t % cfg.cond_hop).to(projected.dtype) / cfg.cond_hop)[None, None, :]
+            out = out + projected[..., i0] * (1 - a) + projected[..., i1] * a
+        filt, gate = out.chunk(2, dim=1)
+        z = torch.tanh(filt) * torch.sigmoid(gate)
+        skips = skips + block.skip(z)
+        if block.residual is not None:
+            x = x + block.residual(z)
+    return model.head(skips)

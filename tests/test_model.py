@@ -103,3 +103,58 @@ def test_a_window_of_frames_gives_the_full_pass_last_output(name):
         window = frames[:, :, frame_window(frames.shape[-1], a, b, cfg.cond_layers)]
         out = model(codes[:, first : t + 1], None, window, first - a * hop)[0, :, -1]
         torch.testing.assert_close(out, full[0, :, t], atol=1e-5, rtol=0)
+
+
+@pytest.mark.parametrize("name", ["k3-2stacks", "k2-3stacks-in1", "debug", "cond-hop4", "cond-hop7"])
+def test_logits_from_a_first_position_are_the_full_pass_logits_and_gradients(name):
+    """Training on crops whose first targets the loss skips computes only the rest: same logits, same gradients."""
+    model = random_model(SHAPES[name]).double()
+    cfg = model.config
+    length = cfg.receptive_field + 37
+    codes = torch.randint(0, cfg.classes, (3, length))
+    speakers = torch.arange(3) % cfg.n_speakers
+    frames = None
+    if cfg.conditioned:
+        from wavenet.model import frame_span, frame_window
+
+        start = 2 * cfg.cond_hop  # a crop from frame 2 of a longer stream, as training takes them
+        stream = torch.randn(3, cfg.cond_channels, (start + length) // cfg.cond_hop + 4, dtype=torch.float64)
+        a, b = frame_span(start, start + length, cfg.cond_hop)
+        frames = stream[:, :, frame_window(stream.shape[-1], a, b, cfg.cond_layers)]
+    weights = torch.randn(3, cfg.classes, length, dtype=torch.float64)
+    full = model(codes, speakers, frames, 0)
+    for first in (1, cfg.receptive_field - 1, length - 1, length // 2):
+        trimmed = model(codes, speakers, frames, 0, first=first)
+        assert trimmed.shape == (3, cfg.classes, length - first)
+        torch.testing.assert_close(trimmed, full[..., first:], rtol=0, atol=1e-10)
+        grads = []
+        for logits in (full[..., first:], trimmed):
+            model.zero_grad()
+            (logits * weights[..., first:]).sum().backward(retain_graph=True)
+            grads.append({k: p.grad.clone() for k, p in model.named_parameters() if p.grad is not None})
+        assert grads[0].keys() == grads[1].keys()
+        for k in grads[0]:
+            torch.testing.assert_close(grads[1][k], grads[0][k], rtol=0, atol=1e-9, msg=k)
+    with pytest.raises(ValueError, match="first must be in"):
+        model(codes, speakers, frames, 0, first=length)
+
+
+@pytest.mark.parametrize("name", list(SHAPES))
+def test_the_forward_pass_is_the_textbook_computation(name):
+    """The training speed-ups (trimming, one product for the skips, broadcast interpolation) change no number."""
+    from tests.conftest import textbook_forward
+
+    model = random_model(SHAPES[name]).double()
+    cfg = model.config
+    codes = torch.randint(0, cfg.classes, (2, cfg.receptive_field + 50))
+    speakers = torch.arange(2) % cfg.n_speakers
+    frames, start = None, 0
+    if cfg.conditioned:
+        frames = torch.randn(2, cfg.cond_channels, codes.shape[1] // cfg.cond_hop + 3 + 2 * cfg.cond_layers,
+                             dtype=torch.float64)  # fmt: skip
+        start = cfg.cond_hop // 2  # position 0 predicts a sample half a frame in
+    expected = textbook_forward(model, codes, speakers, frames, start)
+    torch.testing.assert_close(model(codes, speakers, frames, start), expected, rtol=0, atol=1e-10)
+    first = cfg.receptive_field - 1
+    torch.testing.assert_close(model(codes, speakers, frames, start, first=first), expected[..., first:], rtol=0,
+                               atol=1e-10)  # fmt: skip

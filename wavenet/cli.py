@@ -8,10 +8,11 @@
 
 (generate, vocode, render and say are one call of the library's synthesis API: wavenet.synthesizer)
     wavenet bench [--model ref20|CHECKPOINT[,...]] [--batch 1,16] [--seconds S] [--json OUT]
+    wavenet bench --train CONFIG data.dir=DATA [dotted.key=value ...] [--steps 20] [--json OUT]
     wavenet manifest {vctk,maestro,dir} ROOT -o MANIFEST.tsv
     wavenet prepare MANIFEST OUT_DIR [--trim-silence] [--normalize] [--valid-fraction F] [--valid-speakers A,B]
                     [--features mel|pianoroll|linguistic] [--hop 200] [--n-mels 80]
-    wavenet train CONFIG [--resume] [dotted.key=value ...]
+    wavenet train CONFIG [--resume] [--time-limit 150m] [dotted.key=value ...]
     wavenet export RUN_DIR OUT_DIR [--checkpoint best|latest|FILE]
     wavenet eval CHECKPOINT AUDIO... [--json] [--ngram-order N] [--baseline-data DIR_OR_MANIFEST]
     wavenet serve [CHECKPOINT ...] [--host 127.0.0.1] [--port 8000] [--max-batch N] [--device cpu|cuda]
@@ -106,6 +107,14 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--backends", default=None, help="comma-separated backends (default: all)")
     bench.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
     bench.add_argument("--json", type=Path, default=None, metavar="OUT", help="also write the results as JSON")
+    bench.add_argument(
+        "--train",
+        nargs="+",
+        default=None,
+        metavar=("CONFIG", "KEY=VALUE"),
+        help="time training instead: a recipe's config and its overrides (data.dir=... at least)",
+    )
+    bench.add_argument("--steps", type=int, default=20, help="--train: timed steps, after 3 of warm-up (default 20)")
     bench.set_defaults(run=run_bench)
 
     manifest = sub.add_parser("manifest", help="list a corpus's audio files in a manifest")
@@ -143,6 +152,12 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("config", type=Path, help="a recipe's YAML config")
     train.add_argument("overrides", nargs="*", metavar="dotted.key=value", help="config overrides")
     train.add_argument("--resume", action="store_true", help="continue the run in run_dir from its last checkpoint")
+    train.add_argument(
+        "--time-limit",
+        default=None,
+        metavar="DURATION",
+        help="stop cleanly with a checkpoint after this long (150m, 2h, 90s), for --resume to go on (train.time_limit)",
+    )
     train.set_defaults(run=run_train)
 
     export = sub.add_parser("export", help="write a release checkpoint from a training run")
@@ -236,6 +251,8 @@ def run_synthesis(args: argparse.Namespace) -> int:
 
 
 def run_bench(args: argparse.Namespace) -> int:
+    if args.train:
+        return run_train_bench(args)
     from wavenet.speed import bench_machine, format_table, run_bench, write_json
 
     device = _device(args.device)
@@ -260,6 +277,28 @@ def run_bench(args: argparse.Namespace) -> int:
     print(format_table(results))
     if args.json:
         write_json(args.json, checkpoints, results, device)
+        print(f"wrote {args.json}")
+    return 0
+
+
+def run_train_bench(args: argparse.Namespace) -> int:
+    from dataclasses import asdict
+
+    from wavenet.speed import bench_machine, format_train_speed, train_speed
+    from wavenet.training.run_config import load_run_config
+
+    if args.steps < 1:
+        raise WavenetError("--steps must be at least 1")
+    overrides = args.train[1:]
+    if not any(o.startswith("run_dir=") for o in overrides):  # the benchmark trains in a temporary directory
+        overrides = [*overrides, "run_dir=bench"]
+    config = load_run_config(Path(args.train[0]), overrides)
+    result = train_speed(config, args.steps)
+    print(format_train_speed(result))
+    if args.json:
+        machine = bench_machine(torch.device("cpu"))
+        report = {"config": args.train[0], "overrides": args.train[1:], "machine": machine, **asdict(result)}
+        args.json.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
         print(f"wrote {args.json}")
     return 0
 
@@ -307,7 +346,8 @@ def run_train(args: argparse.Namespace) -> int:
     from wavenet.training.run_config import load_run_config
     from wavenet.training.trainer import train
 
-    train(load_run_config(args.config, args.overrides), resume=args.resume)
+    overrides = args.overrides + ([f"train.time_limit={args.time_limit}"] if args.time_limit else [])
+    train(load_run_config(args.config, overrides), resume=args.resume)
     return 0
 
 

@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import soundfile as sf
 
 from wavenet.release import load_release
@@ -41,3 +42,23 @@ def test_stages_run_one_at_a_time_and_unknown_stages_fail(tmp_path):
     assert (work / "manifest.tsv").is_file() and not (work / "data").exists()
     bad = subprocess.run(["bash", str(ROOT / "recipes/debug/run.sh"), "fly"], env=env, capture_output=True, text=True)
     assert bad.returncode == 2 and "unknown stage 'fly'" in bad.stderr
+
+
+@pytest.mark.recipes
+def test_the_gpu_training_script_runs_its_cpu_half(tmp_path):
+    """bench/gpu_train.sh as a lease would run it, on the CPU: packed data in, a release and its log out."""
+    work = tmp_path / "debug"
+    env = recipe_env(work)
+    subprocess.run(["bash", str(ROOT / "recipes/debug/run.sh"), "corpus", "manifest", "prepare"], env=env, check=True,
+                   capture_output=True)  # fmt: skip
+    packed, out = tmp_path / "packed", tmp_path / "out"
+    subprocess.run([sys.executable, "-m", "wavenet.data.pack", "pack", str(work / "data"), str(packed), "--max-mib", "1"],
+                   check=True, capture_output=True)  # fmt: skip
+    env = {**env, "GPU_TRAIN_CPU": "1", "PACKED": str(packed), "OUT": str(out), "TRAIN_OVERRIDES": "train.threads=1"}
+    done = subprocess.run(["bash", str(ROOT / "bench/gpu_train.sh"), "debug", "0.25"], env=env, capture_output=True,
+                          text=True, timeout=300)  # fmt: skip
+    assert done.returncode == 0, done.stdout[-4000:]
+    assert "device: cpu" in done.stdout and "s a step" in (out / "probe.txt").read_text()
+    release = load_release(out / "release")
+    assert release.metadata["steps"] >= 10 and (out / "release" / "metrics.jsonl").is_file()
+    assert (out / "train-log.txt").is_file() and not (out / "run" / "checkpoints").exists()

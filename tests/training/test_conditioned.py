@@ -136,3 +136,34 @@ def test_likelihood_of_a_conditioned_model_reads_each_files_frames(tmp_path, pre
     np.testing.assert_allclose(whole, chunked, atol=1e-4)
     report = evaluate(ckpt, [str(wav)], baseline_data=str(prepared))
     assert report.files[0].samples == len(codes) and np.isfinite(report.files[0].model_bits)
+
+
+def test_training_learns_what_the_textbook_computation_learns(tmp_path, prepared, monkeypatch):
+    """The same config from the same seed, trained with the model's fast path and with the plain
+    layer-by-layer computation of every position (tests/conftest.py): the same validation bits
+    after the same samples (within 0.02 bits; in practice within rounding)."""
+    import torch.nn.functional as F
+
+    import wavenet.training.trainer as trainer
+    from tests.conftest import textbook_forward
+    from wavenet.data.dataset import IGNORE
+
+    def textbook_loss_sum(model, batch):
+        model = getattr(model, "module", model)
+        logits = textbook_forward(model, batch.inputs, batch.speakers, batch.frames)  # every position
+        total = F.cross_entropy(logits.float(), batch.targets, ignore_index=IGNORE, reduction="sum")
+        return total, (batch.targets != IGNORE).sum()
+
+    config = tmp_path / "config.yaml"
+    config.write_text(CONFIG.format(data=prepared))
+    crops = ["data.crop_seconds=0.1", "train.steps=24", "train.eval_every=12", "optim.lr=0.01"]  # 1600 > RF 64+
+    run(config, tmp_path / "fast", *crops)
+    monkeypatch.setattr(trainer, "loss_sum", textbook_loss_sum)
+    run(config, tmp_path / "textbook", *crops)
+    fast, textbook = (
+        [loss for _, kind, loss in losses(tmp_path / name) if kind == "valid"] for name in ("fast", "textbook")
+    )
+    assert len(fast) == len(textbook) == 2
+    assert fast[0] != pytest.approx(fast[1], abs=1e-3)  # it trained
+    for a, b in zip(fast, textbook, strict=True):
+        assert abs(a - b) / np.log(2) < 0.02

@@ -133,3 +133,75 @@ def test_errors(tmp_path, config_file):
     config.write_text(config.read_text().replace("schedule: cosine", "schedule: linear"))
     with pytest.raises(WavenetError, match=r"config-cosine.yaml:12: optim.schedule must be one of cosine, constant"):
         load_run_config(config, ["run_dir=x"])
+
+
+def test_a_warm_start_loads_what_fits_and_lists_the_rest():
+    """An unconditioned release under a conditioned model with one more speaker: blocks, head and the
+    shared speakers' rows come from it; the conditioning and the new speaker start fresh."""
+    import dataclasses
+
+    from tests.conftest import random_model
+    from wavenet.model_config import PRESETS
+    from wavenet.training.trainer import warm_start
+
+    plain = random_model(dataclasses.replace(PRESETS["debug"], n_speakers=2), seed=1)
+    conditioned = dataclasses.replace(PRESETS["debug"], n_speakers=3, cond_channels=5, cond_hop=4, cond_layers=1,
+                                      cond_hidden=6)  # fmt: skip
+    model = random_model(conditioned, seed=2)
+    fresh = {k: v.clone() for k, v in model.state_dict().items()}
+    speakers, theirs = {"ann": 0, "ben": 1, "any": 2}, {"ben": 0, "ann": 1}
+    loaded, initialised = warm_start(model, plain.state_dict(), speakers, theirs)
+    state, source = model.state_dict(), plain.state_dict()
+    for name in ("input.conv.weight", "blocks.0.conv.weight", "blocks.3.skip.bias", "head.out.weight"):
+        assert name in loaded and torch.equal(state[name], source[name])
+    for name in ("blocks.0.cond.weight", "conditioner.convs.0.weight"):
+        assert name in initialised and torch.equal(state[name], fresh[name])
+    table = state["speaker_embedding.weight"]
+    assert torch.equal(table[0], source["speaker_embedding.weight"][1])  # ann, by name
+    assert torch.equal(table[1], source["speaker_embedding.weight"][0])  # ben
+    assert (
+        torch.equal(table[2], fresh["speaker_embedding.weight"][2]) and "speaker_embedding.weight[any]" in initialised
+    )
+    assert torch.equal(state["conditioner.mean"], fresh["conditioner.mean"])  # the data's statistics, kept
+
+
+def test_a_time_boxed_run_stops_with_a_checkpoint_and_resumes_exactly(tmp_path, config_file, monkeypatch):
+    """train.time_limit (wavenet train --time-limit): stop cleanly, then --resume goes on as if never stopped."""
+    import wavenet.training.trainer as trainer
+
+    config = config_file("constant")
+    run(config, tmp_path / "straight", "train.steps=8")
+    clock = iter(range(1000))  # one second passes at every look at the clock
+    monkeypatch.setattr(trainer.time, "monotonic", lambda: float(next(clock)))
+    run(config, tmp_path / "boxed", "train.steps=8", "train.time_limit=4s")
+    stopped = checkpoints.step_checkpoints(tmp_path / "boxed")[-1]
+    assert stopped.name == "step-00000003.pt"  # the limit struck before step 4: its checkpoint is there
+    monkeypatch.undo()
+    run(config, tmp_path / "boxed", "train.steps=8", resume=True)
+    assert_same_state(final_state(tmp_path / "straight"), final_state(tmp_path / "boxed"))
+
+
+@pytest.mark.parametrize(("text", "seconds"), [("150m", 9000), ("2h", 7200), ("90s", 90), ("1.5h", 5400), ("42", 42)])
+def test_durations(text, seconds):
+    from wavenet.training.run_config import parse_duration
+
+    assert parse_duration(text) == seconds
+
+
+def test_a_bad_time_limit_names_the_key(tmp_path, config_file):
+    with pytest.raises(WavenetError, match="train.time_limit not a duration: 'soon'"):
+        load_run_config(config_file(), [f"run_dir={tmp_path}", "train.time_limit=soon"])
+
+
+def test_the_training_benchmark(tmp_path, config_file, capsys):
+    """wavenet bench --train: positions, logits computed and targets counted a second, memory, arithmetic."""
+    from wavenet.cli import main
+
+    out = tmp_path / "speed.json"
+    assert main(["bench", "--train", str(config_file()), "data.crop_seconds=0.05", "--steps", "3", "--json", str(out)]) == 0
+    report = json.loads(out.read_text())
+    assert report["steps"] == 3 and report["batch"] == 2 and report["crop"] == 800
+    assert report["counted_per_s"] <= report["computed_per_s"] <= report["positions_per_s"]
+    assert report["gflop_per_step"] > 0 and 0 < report["share_of_peak"] < 2 and report["peak_rss_mb"] > 0
+    assert "targets counted by the loss" in capsys.readouterr().out
+    assert not list(tmp_path.glob("bench*"))  # it trained in a temporary directory

@@ -54,16 +54,21 @@ class Split:
 
 @dataclass
 class Batch:
-    """Crops for one step: inputs and targets (B, L), speakers (B,), and with features their frames (B, C, W)."""
+    """Crops for one step: inputs and targets (B, L), speakers (B,), and with features their frames (B, C, W).
+
+    ``first``: the first position whose target any crop counts (before it, every target is
+    IGNORE): the model need not compute the logits before it.
+    """
 
     inputs: torch.Tensor
     targets: torch.Tensor
     speakers: torch.Tensor
     frames: torch.Tensor | None = None
+    first: int = 0
 
     def to(self, device: torch.device) -> Batch:
         frames = None if self.frames is None else self.frames.to(device)
-        return Batch(self.inputs.to(device), self.targets.to(device), self.speakers.to(device), frames)
+        return Batch(self.inputs.to(device), self.targets.to(device), self.speakers.to(device), frames, self.first)
 
 
 class PreparedData:
@@ -183,7 +188,9 @@ class CropSampler:
             drop = np.random.Generator(np.random.PCG64([self.seed, stream, step, rank, 1])).random(batch_size)
             speakers[drop < self.speaker_dropout] = self.any_speaker
         stacked = torch.from_numpy(np.stack(frames)).float() if frames else None
-        return Batch(torch.from_numpy(inputs), torch.from_numpy(targets), torch.from_numpy(speakers), stacked)
+        counted = np.flatnonzero((targets != IGNORE).any(axis=0))
+        first = int(counted[0]) if len(counted) else 0
+        return Batch(torch.from_numpy(inputs), torch.from_numpy(targets), torch.from_numpy(speakers), stacked, first)
 
     def _frames(self, utterance: int, start: int) -> np.ndarray:
         """The frames that positions start .. start + length - 1 read, with context: (C, W)."""

@@ -61,6 +61,14 @@ def mean_across(value: torch.Tensor, context: Context) -> torch.Tensor:
     return value
 
 
+def max_across(value: torch.Tensor, context: Context) -> torch.Tensor:
+    """The largest of a scalar tensor over all processes (itself when alone)."""
+    if context.distributed:
+        value = value.clone()
+        dist.all_reduce(value, op=dist.ReduceOp.MAX)
+    return value
+
+
 def barrier(context: Context) -> None:
     if context.distributed:
         dist.barrier()

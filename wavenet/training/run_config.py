@@ -55,7 +55,10 @@ class LoopConfig:
     checkpoint_every: int = 500
     keep_last: int = 3  # training checkpoints kept besides the best one
     eval_audio_seconds: float = 0.5  # audio generated at each evaluation for TensorBoard; 0 turns it off
-    init_from: str = ""  # a release checkpoint whose weights start a new run (fine-tuning); not used on --resume
+    init_from: str = ""  # a release (all its weights, or what fits of them) starts a new run; not used on --resume
+    # Wall time after which the run stops cleanly with a checkpoint, for --resume to go on exactly
+    # where it stopped: "150m", "2h", "90s" or seconds; "" runs to train.steps.
+    time_limit: str = ""
 
 
 @dataclass
@@ -110,6 +113,21 @@ NON_NEGATIVE = ("optim.warmup_steps", "optim.grad_clip", "optim.weight_decay", "
 NON_NEGATIVE += ("train.eval_audio_seconds", "optim.min_lr_ratio")
 
 
+def parse_duration(text: str) -> float:
+    """Seconds from "150m", "2h", "90s", "1.5h" or a plain number of seconds; a WavenetError otherwise."""
+    units = {"s": 1, "m": 60, "h": 3600}
+    text = text.strip().lower()
+    scale = units.get(text[-1:], None)
+    number = text[:-1] if scale else text
+    try:
+        seconds = float(number) * (scale or 1)
+    except ValueError:
+        raise WavenetError(f"not a duration: {text!r} (use e.g. 150m, 2h, 90s)") from None
+    if not seconds > 0 or seconds == float("inf"):
+        raise WavenetError(f"a duration must be positive and finite, got {text!r}")
+    return seconds
+
+
 def _get(config: RunConfig, dotted: str) -> Any:
     section, key = dotted.split(".")
     return getattr(getattr(config, section), key)
@@ -144,6 +162,11 @@ def _validate(config: RunConfig, locations: Locations, source: str) -> None:
         fail("optim.betas", f"must be two numbers in [0, 1), got {config.optim.betas}")
     if not config.run_dir:
         fail("run_dir", "must be set (the directory for checkpoints and logs)")
+    if config.train.time_limit:
+        try:
+            parse_duration(config.train.time_limit)
+        except WavenetError as err:
+            fail("train.time_limit", str(err))
     if not config.data.dir:
         fail("data.dir", "must be set (a directory written by `wavenet prepare`)")
     known = {f.name for f in dataclasses.fields(WaveNetConfig)} | {"preset"}

@@ -42,9 +42,10 @@ from wavenet.model_config import WaveNetConfig
 from wavenet.mulaw import decode
 from wavenet.release import load_release
 from wavenet.training import checkpoints, distributed
+from wavenet.training.allocator import keep_freed_memory
 from wavenet.training.logger import RunLogger
 from wavenet.training.optim import EMA, build_optimizer, build_scheduler
-from wavenet.training.run_config import RunConfig
+from wavenet.training.run_config import RunConfig, parse_duration
 from wavenet.training.yaml_file import to_yaml
 
 log = logging.getLogger(__name__)
@@ -54,10 +55,14 @@ ANY_SPEAKER = "any"  # the speaker name of the extra id that data.speaker_dropou
 
 
 def loss_sum(model: torch.nn.Module, batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
-    """Summed cross-entropy in nats over the targets that count, and how many there were."""
-    logits = model(batch.inputs, batch.speakers, batch.frames)  # (B, classes, T); crops start on a frame
-    total = F.cross_entropy(logits.float(), batch.targets, ignore_index=IGNORE, reduction="sum")
-    return total, (batch.targets != IGNORE).sum()
+    """Summed cross-entropy in nats over the targets that count, and how many there were.
+
+    Only the logits from the batch's first counted target on are computed (crops start on a frame).
+    """
+    logits = model(batch.inputs, batch.speakers, batch.frames, first=batch.first)  # (B, classes, T - first)
+    targets = batch.targets[:, batch.first :]
+    total = F.cross_entropy(logits.float(), targets, ignore_index=IGNORE, reduction="sum")
+    return total, (targets != IGNORE).sum()
 
 
 def rng_state() -> dict[str, Any]:
@@ -90,10 +95,50 @@ def parameter_checksum(model: torch.nn.Module) -> int:
     return crc
 
 
+def warm_start(
+    model: torch.nn.Module, source: dict[str, torch.Tensor], speakers: dict[str, int], source_speakers: dict[str, int]
+) -> tuple[list[str], list[str]]:
+    """Copy into ``model`` what of ``source`` (a state dict) fits it; return (loaded, initialised) names.
+
+    A tensor is loaded when its name and shape match. The speaker table is loaded row by row:
+    each of this model's speakers takes the row of the source's speaker of the same name (of the
+    same id where either has no names); a speaker the source lacks keeps its fresh row, and is
+    listed as ``speaker_embedding.weight[name]``. The conditioner's feature statistics are the
+    data's, never the source's.
+    """
+    own = model.state_dict()
+    loaded, initialised = [], []
+    with torch.no_grad():
+        for name, tensor in own.items():
+            theirs = source.get(name)
+            if name.startswith("conditioner.") and name.split(".")[-1] in ("mean", "std"):
+                continue  # the statistics of this run's data
+            if name == "speaker_embedding.weight" and theirs is not None and theirs.shape[1:] == tensor.shape[1:]:
+                if speakers and source_speakers:
+                    pairs = [(i, source_speakers[n]) for n, i in speakers.items() if n in source_speakers]
+                else:
+                    pairs = [(i, i) for i in range(min(len(tensor), len(theirs)))]
+                pairs = [(i, j) for i, j in pairs if i < len(tensor) and j < len(theirs)]
+                for i, j in pairs:
+                    tensor[i] = theirs[j]
+                matched = {i for i, _ in pairs}
+                names = {i: n for n, i in speakers.items()}
+                loaded.append(f"{name} ({len(matched)} of {len(tensor)} speakers)")
+                initialised += [f"{name}[{names.get(i, i)}]" for i in range(len(tensor)) if i not in matched]
+            elif theirs is not None and theirs.shape == tensor.shape:
+                tensor.copy_(theirs)
+                loaded.append(name)
+            else:
+                initialised.append(name)
+    return loaded, initialised
+
+
 class Trainer:
     def __init__(self, config: RunConfig, resume: bool = False) -> None:
         self.config = config
         self.ctx = distributed.setup(config.train.device)
+        if self.ctx.device.type == "cpu":
+            keep_freed_memory()  # a step's freed activations serve the next (wavenet/training/allocator.py)
         if config.train.threads:
             torch.set_num_threads(config.train.threads)
         # Where this process trains, saved with each checkpoint for the release's history.
@@ -189,24 +234,24 @@ class Trainer:
         log.info("resumed %s at step %d", self.run_dir, self.step)
 
     def _init_from(self, path: Path) -> None:
-        """Start from a release's weights: to train a shipped model further, or to fine-tune it on
-        new data, when the run that made it (and its optimizer state) is not at hand."""
+        """Start from a release's weights: to train a shipped model further, to fine-tune it on new
+        data, or to warm-start a different model from what it shares with one (an unconditioned
+        model under a conditioned one, a smaller speaker table), when the run that made it is not
+        at hand. Every tensor whose name and shape match is loaded; speaker rows are matched by
+        name (by id where either side has no names); the rest keeps this run's initialisation.
+        Both lists are logged."""
         try:
             release = load_release(path)
         except WavenetError as error:
             raise WavenetError(f"train.init_from: {error}") from None
-        if release.config != self.model_config:
-            ours, theirs = self.model_config.to_dict(), release.config.to_dict()
-            diff = ", ".join(f"{k} {theirs.get(k)} vs {ours[k]}" for k in ours if ours[k] != theirs.get(k))
-            raise WavenetError(f"train.init_from: {path}: its model differs from this run's ({diff})")
-        if release.speakers and release.speakers != self.speakers:
-            raise WavenetError(
-                f"train.init_from: {path}: its speaker map differs from the data's in {self.data.directory}"
-            )
-        self.model.load_state_dict(release.model.state_dict())
+        loaded, initialised = warm_start(self.model, release.model.state_dict(), self.speakers, release.speakers)
+        if not loaded:
+            raise WavenetError(f"train.init_from: {path}: no tensor of it fits this run's model")
         if self.ema is not None:
             self.ema = EMA(self.model, self.config.train.ema_decay)
-        log.info("initialised the weights from %s", path)
+        log.info("initialised from %s: loaded %s", path, ", ".join(loaded))
+        if initialised:
+            log.info("initialised afresh (not in %s, or of another shape): %s", path.name, ", ".join(initialised))
 
     def state(self) -> dict[str, Any]:
         return {
@@ -308,8 +353,17 @@ class Trainer:
         samples_per_step = cfg.data.batch_size * self.crop * self.ctx.world_size
         window_loss = torch.zeros((), device=self.ctx.device, dtype=torch.float64)
         window_steps, window_start = 0, time.perf_counter()
+        deadline = time.monotonic() + parse_duration(cfg.train.time_limit) if cfg.train.time_limit else None
         try:
             while self.step < cfg.train.steps:
+                if deadline is not None and self._out_of_time(deadline):
+                    self.train_seconds += time.perf_counter() - window_start
+                    self.save_checkpoint()
+                    logger.message(
+                        f"step {self.step}: train.time_limit {cfg.train.time_limit} reached; checkpoint saved, "
+                        "--resume goes on from here"
+                    )
+                    return
                 loss, grad_norm = self.train_step()
                 self.step += 1
                 window_loss += loss
@@ -347,6 +401,11 @@ class Trainer:
         finally:
             logger.close()
             distributed.teardown(self.ctx)
+
+    def _out_of_time(self, deadline: float) -> bool:
+        """Whether the time limit has passed on any process: then every process stops at the same step."""
+        late = torch.tensor(float(time.monotonic() >= deadline), device=self.ctx.device)
+        return bool(distributed.max_across(late, self.ctx).item())
 
     def evaluate(self, logger: RunLogger) -> None:
         valid = self.validate()  # every process evaluates the same crops with the same weights

@@ -18,8 +18,8 @@ at once, each kind in its own loop, every request on its own connection:
 - bursts: every ``--burst-every`` seconds, ``--burst`` requests at once, past the queue.
 
 It checks, and exits 1 unless all hold: no response has a 5xx status; every WAV read to its
-end has exactly the requested length (header and body: the seconds asked for, or frames × hop
-of an upload; for text, the length its header states); every stalled client is dropped
+end has exactly the requested length (header and body: the seconds asked for, a recording's
+own length, frames × hop of a MIDI file; for text, the length its header states); every stalled client is dropped
 (its connection ends before its audio does); the server's memory (RSS) grows by less than
 ``--max-growth-mb`` between the end of the warm-up and the end; and afterwards the server is
 ready, with no stream running, paused or queued. Counts are bounded by ``--duration`` and
@@ -158,13 +158,9 @@ class Soak:
             return route, self.synth_request(body, get=self.rng.random() < 0.2), round(seconds * RATE)
         if route == "text":
             return route, self.synth_request({"model": model.name, "text": self.rng.choice(SENTENCES), **extra}), None
-        if route == "vocode":  # a steady tone at 16 kHz: nothing to trim, so frames × hop samples come back
+        if route == "vocode":  # a recording at 16 kHz comes back exactly as long as it is
             n = round(self.rng.uniform(0.2, 1.5) * RATE)
-            return (
-                route,
-                self.upload_request(route, {"model": model.name, **extra}, tone_wav(n, self.rng)),
-                (math.ceil(n / model.hop) * model.hop),
-            )
+            return route, self.upload_request(route, {"model": model.name, **extra}, tone_wav(n, self.rng)), n
         # Times in whole ticks (960 a second), as the file stores them: the length follows the stored end.
         notes = [(self.rng.randrange(48, 84), 0.1 * i, round((0.1 * i + self.rng.uniform(0.05, 0.4)) * 960) / 960)
                  for i in range(4)]  # fmt: skip

@@ -129,3 +129,27 @@ def test_the_command_line_and_the_server_make_the_same_samples(kind, models, inp
     assert [r.status_code for r in responses] == [200, 200, 200], responses[0].text
     assert np.array_equal(pcm_of_wav(responses[0].content), cli)
     assert not np.array_equal(pcm_of_wav(responses[1].content), cli)
+
+
+def test_a_vocoder_keeps_the_recordings_timing_and_level(tmp_path):
+    """Silence at both ends stays, the length is the recording's to the sample, and the level is its own."""
+    made = load_release(conditioned_release(tmp_path / "v", "mel"))
+    trained_on = {"sample_rate": 16000, "trim_silence": True, "normalize": True, "target_dbfs": -20.0}
+    save_release(made.model, tmp_path / "v", made.speakers, {"audio": trained_on}, made.features)
+    vocoder = Synthesizer(load_release(tmp_path / "v"))
+    t = np.arange(12_345) / 16000
+    tone = 0.3 * np.sin(2 * np.pi * 220 * t)
+    padded = np.concatenate([np.zeros(16000), tone, np.zeros(16000)])  # a second of silence each side
+    outputs = {}
+    for level in (1.0, 0.1):  # the same recording, 20 dB quieter
+        path = tmp_path / f"r{level}.wav"
+        sf.write(path, (level * padded).astype(np.float32), 16000, subtype="FLOAT")
+        audio = vocoder.synthesize(Request(recording=path, seed=3))
+        assert audio.samples == len(padded)  # not trimmed, not rounded up to a frame
+        outputs[level] = np.concatenate(list(audio)).astype(np.float64)
+        assert len(outputs[level]) == len(padded)
+    # Both are heard at the training level (same frames, same samples), then given back at their own
+    # (where the louder one does not clip: this untrained model's noise reaches full scale).
+    unclipped = np.abs(outputs[1.0]) < 32000
+    assert unclipped.mean() > 0.9
+    np.testing.assert_allclose(outputs[0.1][unclipped] * 10, outputs[1.0][unclipped], atol=10.0)

@@ -62,6 +62,7 @@ def to_pcm16(audio: np.ndarray) -> np.ndarray:
     return np.clip(np.round(np.asarray(audio) * 32767.0), -32768, 32767).astype(np.int16)
 
 
-def codes_to_pcm16(codes: np.ndarray, mu: int = MU) -> np.ndarray:
-    """μ-law codes as 16-bit PCM samples: what a WAV file or an audio stream carries."""
-    return to_pcm16(decode(codes, mu))
+def codes_to_pcm16(codes: np.ndarray, mu: int = MU, gain: float = 1.0) -> np.ndarray:
+    """μ-law codes as 16-bit PCM samples, scaled by ``gain``: what a WAV file or an audio stream carries."""
+    audio = decode(codes, mu)
+    return to_pcm16(audio if gain == 1.0 else audio * gain)

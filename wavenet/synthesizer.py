@@ -38,7 +38,7 @@ import numpy as np
 import soundfile as sf
 import torch
 
-from wavenet.data.audio import AudioOptions, load_audio
+from wavenet.data.audio import AudioOptions, level_gain, load_audio
 from wavenet.data.features import piano_roll, read_midi
 from wavenet.dsp import log_mel
 from wavenet.errors import RequestError, WavenetError
@@ -92,13 +92,18 @@ class Limits:
 
 @dataclass(frozen=True)
 class Plan:
-    """A checked request: everything generation needs. ``frames`` (frames, channels) for a conditioned model."""
+    """A checked request: everything generation needs. ``frames`` (frames, channels) for a conditioned model.
+
+    ``gain`` scales the generated audio: a vocoder hears a recording at its training level and
+    gives it back at the recording's own.
+    """
 
     speaker: int
     samples: int
     temperature: float
     seed: int
     frames: np.ndarray | None = None
+    gain: float = 1.0
 
 
 def num_samples(seconds: float, sample_rate: int) -> int:
@@ -183,20 +188,20 @@ class Synthesizer:
         """Check the request (:meth:`check`), then make its frames: plan the text, read the recording or MIDI file."""
         request = self.check(request, limits)
         rate = self.sample_rate
+        gain = 1.0
         if request.seconds is not None:
             frames, samples = None, num_samples(request.seconds, rate)
-        else:
-            if request.text is not None:
-                frames = np.concatenate(text_frames(self.checkpoint, request.text, request.speaker, request.rate,
-                                                    request.pitch))  # fmt: skip
-            else:
-                frames = input_frames(self.checkpoint, request, limits.max_seconds)
+        elif request.text is not None:
+            frames = np.concatenate(text_frames(self.checkpoint, request.text, request.speaker, request.rate,
+                                                request.pitch))  # fmt: skip
             samples = len(frames) * self.checkpoint.config.cond_hop
+        else:
+            frames, samples, gain = input_frames(self.checkpoint, request, limits.max_seconds)
             if request.text is not None and limits.max_seconds is not None and samples > limits.max_seconds * rate:
                 raise RequestError(
                     "text", f"spoken it lasts {samples / rate:.1f} s, more than the {limits.max_seconds:g} s allowed"
                 )
-        return Plan(request.speaker, samples, request.temperature, request.seed, frames)
+        return Plan(request.speaker, samples, request.temperature, request.seed, frames, gain)
 
     def stream(self, plan: Plan) -> Synthesis:
         """The plan's audio, generated as it is read."""
@@ -215,7 +220,7 @@ class Synthesis:
         self.sample_rate = synthesizer.sample_rate
         self.samples = plan.samples
         self.seed = plan.seed
-        self._mu = synthesizer.checkpoint.config.mu
+        self._mu, self._gain = synthesizer.checkpoint.config.mu, plan.gain
         self._generator = make_generator(synthesizer.checkpoint.model, 1, synthesizer.backend)
         self._generator.reset(0, speaker=plan.speaker, temperature=plan.temperature, seed=plan.seed, frames=plan.frames)
         self._chunk = max(1, round(CHUNK_SECONDS * self.sample_rate))
@@ -228,7 +233,7 @@ class Synthesis:
         self._used = True
         for start in range(0, self.samples, self._chunk):
             codes = self._generator.generate(min(self._chunk, self.samples - start))[0]
-            yield codes_to_pcm16(codes, self._mu)
+            yield codes_to_pcm16(codes, self._mu, self._gain)
 
     def write(self, path: str | Path, progress: Callable[[int], None] | None = None) -> Path:
         """Write a mono 16-bit WAV; it appears under ``path`` only when complete."""
@@ -256,13 +261,19 @@ def check_output(path: str | Path) -> Path:
     return path
 
 
-def input_frames(checkpoint: Checkpoint, request: Request, max_seconds: float | None = None) -> np.ndarray:
-    """A vocoder's or a piano-roll model's frames (frames, channels) from the request's file.
+def input_frames(
+    checkpoint: Checkpoint, request: Request, max_seconds: float | None = None
+) -> tuple[np.ndarray, int, float]:
+    """A vocoder's or a piano-roll model's frames (frames, channels) from the request's file, the
+    stream's length and its gain.
 
-    A recording in any format soundfile reads is prepared as the model's training audio was and
-    resampled to its rate; a MIDI file is rendered to its last note's end and
-    :data:`MIDI_TAIL_SECONDS` more. Input longer than ``max_seconds``, missing, empty, unreadable
-    or (MIDI) without notes is a WavenetError that names the file.
+    A recording in any format soundfile reads keeps its timing: resampled to the model's rate,
+    never trimmed, so the stream is exactly as long as the recording and lines up with it. Its
+    frames are computed at the level the model was trained on (the release's audio options) and
+    the gain brings the audio back to the recording's level. A MIDI file is rendered to its last
+    note's end and :data:`MIDI_TAIL_SECONDS` more (frames × hop samples). Input longer than
+    ``max_seconds``, missing, empty, silent, unreadable or (MIDI) without notes is a WavenetError
+    that names the file.
     """
     features = checkpoint.features
     source = request.recording if request.recording is not None else request.midi
@@ -280,16 +291,18 @@ def input_frames(checkpoint: Checkpoint, request: Request, max_seconds: float | 
     rate = checkpoint.config.sample_rate
     if features.kind == "mel":
         saved = checkpoint.metadata.get("audio")
-        options = AudioOptions(**saved) if saved else AudioOptions(sample_rate=rate)
-        audio = load_audio(opened, options, name)
+        trained = AudioOptions(**saved) if saved else AudioOptions(sample_rate=rate)
+        audio = load_audio(opened, replace(trained, trim_silence=False, normalize=False), name)
         _check_length(name, len(audio) / rate, max_seconds)
-        return log_mel(audio, rate, features.mel)
+        gain = level_gain(audio, trained.target_dbfs) if trained.normalize else 1.0
+        return log_mel(audio * gain, rate, features.mel), len(audio), 1.0 / gain
     notes = read_midi(opened, name)
     if not notes:
         raise WavenetError(f"{name}: the MIDI file has no notes")
     seconds = max(n.end for n in notes) + MIDI_TAIL_SECONDS
     _check_length(name, seconds, max_seconds)
-    return piano_roll(notes, features.frames_for(round(seconds * rate)), rate, features.hop)
+    frames = piano_roll(notes, features.frames_for(round(seconds * rate)), rate, features.hop)
+    return frames, len(frames) * features.hop, 1.0
 
 
 def text_frames(checkpoint: Checkpoint, text: str, speaker: int = 0, rate: float = 1.0,

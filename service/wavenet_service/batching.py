@@ -335,7 +335,7 @@ class ModelEngine:
             take = min(n, stream.remaining)
             if stream.produced == 0:
                 self.metrics.time_to_first_byte.labels(self.name).observe(time.perf_counter() - stream.submitted)
-            stream.push(pcm_bytes(codes[slot, :take], self.checkpoint.config.mu))
+            stream.push(pcm_bytes(codes[slot, :take], self.checkpoint.config.mu, stream.plan.gain))
             stream.produced += take
             stream.remaining -= take
             if stream.remaining == 0:
@@ -395,6 +395,6 @@ class ModelEngine:
         return True
 
 
-def pcm_bytes(codes: np.ndarray, mu: int) -> bytes:
-    """μ-law codes as little-endian 16-bit PCM, the body of a WAV file."""
-    return codes_to_pcm16(codes, mu).astype("<i2").tobytes()
+def pcm_bytes(codes: np.ndarray, mu: int, gain: float = 1.0) -> bytes:
+    """μ-law codes as little-endian 16-bit PCM scaled by ``gain``, the body of a WAV file."""
+    return codes_to_pcm16(codes, mu, gain).astype("<i2").tobytes()

@@ -198,7 +198,10 @@ def test_the_training_benchmark(tmp_path, config_file, capsys):
     from wavenet.cli import main
 
     out = tmp_path / "speed.json"
-    assert main(["bench", "--train", str(config_file()), "data.crop_seconds=0.05", "--steps", "3", "--json", str(out)]) == 0
+    assert (
+        main(["bench", "--train", str(config_file()), "data.crop_seconds=0.05", "--steps", "3", "--json", str(out)])
+        == 0
+    )
     report = json.loads(out.read_text())
     assert report["steps"] == 3 and report["batch"] == 2 and report["crop"] == 800
     assert report["counted_per_s"] <= report["computed_per_s"] <= report["positions_per_s"]

@@ -78,11 +78,14 @@ def trim_silence(audio: np.ndarray, sample_rate: int, threshold_db: float, margi
     return audio[start:end]
 
 
+def level_gain(audio: np.ndarray, target_dbfs: float) -> float:
+    """The factor that brings ``audio`` to ``target_dbfs`` RMS, or less if a peak would pass full scale; 1 for silence."""
+    rms = float(np.sqrt(np.mean(audio.astype(np.float64) ** 2)))
+    if rms == 0.0:
+        return 1.0
+    return min(10 ** (target_dbfs / 20) / rms, 0.999 / float(np.abs(audio).max()))
+
+
 def normalize_level(audio: np.ndarray, target_dbfs: float) -> np.ndarray:
     """Scale to ``target_dbfs`` RMS, or less if that would push a peak past full scale."""
-    rms = float(np.sqrt(np.mean(audio.astype(np.float64) ** 2)))
-    peak = float(np.abs(audio).max())
-    if rms == 0.0:
-        return audio
-    gain = min(10 ** (target_dbfs / 20) / rms, 0.999 / peak)
-    return (audio * gain).astype(np.float32)
+    return (audio * level_gain(audio, target_dbfs)).astype(np.float32)

@@ -85,11 +85,11 @@ def test_levinson_recovers_an_autoregressive_process():
     a = np.convolve(_resonator(700, 0.95), _resonator(2200, 0.9))  # two formants: order 4
     x = _all_pole(a, 40000)
     r = np.array([x[: len(x) - k] @ x[k:] for k in range(5)]) / len(x)
-    found, error = dsp.levinson(r, 4)
+    found, error, _ = dsp.levinson(r, 4)
     np.testing.assert_allclose(found, a, atol=0.03)
     assert error == pytest.approx(1.0, rel=0.05)  # the driving noise's variance
     # Batched rows are solved alike, and a silent row predicts nothing.
-    both, errors = dsp.levinson(np.stack([r, np.zeros(5)]), 4)
+    both, errors, _ = dsp.levinson(np.stack([r, np.zeros(5)]), 4)
     np.testing.assert_allclose(both[0], found)
     assert both[1].tolist() == [1, 0, 0, 0, 0] and errors[1] == 0
 
@@ -122,3 +122,16 @@ def test_lpc_from_log_mel_frames_follows_the_spectral_envelope():
         assert np.all(np.abs(np.roots(row)) < 1)  # a stable filter
         envelopes.append(found)
     assert abs(freqs[band][np.mean(envelopes, axis=0).argmax()] - 600) < 50  # the strongest formant where it is
+
+
+def test_reflection_coefficients_rebuild_the_predictor_and_predict():
+    a_true = np.convolve(_resonator(700, 0.95), _resonator(2200, 0.9))
+    x = _all_pole(a_true, 20000, seed=3)
+    r = np.array([x[: len(x) - k] @ x[k:] for k in range(5)]) / len(x)
+    a, _, k = dsp.levinson(r, 4)
+    assert np.all(np.abs(k) < 1)
+    np.testing.assert_allclose(dsp.reflection_to_lpc(k), a, atol=1e-12)
+    # The prediction of each sample from the four before it leaves the driving noise.
+    coefficients = np.broadcast_to(a, (len(x) - 4, 5))
+    residual = x[4:] - dsp.lpc_predict(x, coefficients)
+    assert np.var(residual) == pytest.approx(1.0, rel=0.05) and np.var(x) > 5

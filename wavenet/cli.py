@@ -146,6 +146,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     prep.add_argument("--hop", type=int, default=200, help="samples per frame (default 200: 12.5 ms at 16 kHz)")
     prep.add_argument("--n-mels", type=int, default=80, help="mel channels (default 80)")
+    prep.add_argument(
+        "--lpc-order",
+        type=int,
+        default=0,
+        help="mel frames also carry this many reflection coefficients of their envelope (a source-filter vocoder)",
+    )
     prep.set_defaults(run=run_prepare)
 
     train = sub.add_parser("train", help="train a model (see recipes/)")
@@ -334,7 +340,11 @@ def run_prepare(args: argparse.Namespace) -> int:
     )
     held_out = tuple(s for s in args.valid_speakers.split(",") if s)
     split = SplitOptions(valid_fraction=args.valid_fraction, valid_speakers=held_out, seed=args.seed)
-    features = FeatureOptions(args.features, hop=args.hop, n_mels=args.n_mels) if args.features else None
+    features = (
+        FeatureOptions(args.features, hop=args.hop, n_mels=args.n_mels, lpc_order=args.lpc_order)
+        if args.features
+        else None
+    )
     summary = prepare(args.manifest, args.out_dir, audio, split, workers=args.workers, features=features)
     for name, info in summary.splits.items():
         print(f"{name}: {info['utterances']} utterances, {info['seconds'] / 3600:.3f} h, {info['speakers']} speakers")

@@ -192,11 +192,13 @@ def f0_at_frames(audio: np.ndarray, sample_rate: int, n_frames: int, hop: int) -
 # Linear prediction.
 
 
-def levinson(autocorrelation: np.ndarray, order: int) -> tuple[np.ndarray, np.ndarray]:
-    """Levinson-Durbin on autocorrelations (..., order + 1 or more): (coefficients (..., order + 1), error (...)).
+def levinson(autocorrelation: np.ndarray, order: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Levinson-Durbin on autocorrelations (..., order + 1 or more): coefficients (..., order + 1), error (...), reflection (..., order).
 
     The coefficients a (a[0] = 1) of the predictor x[t] ≈ -(a[1] x[t-1] + ... + a[p] x[t-p]) that
-    minimises the squared error, and that error. Rows whose energy is zero get a = (1, 0, ..., 0).
+    minimises the squared error, that error, and the reflection coefficients k (each |k| < 1 for
+    a stable filter), from which :func:`reflection_to_lpc` rebuilds a. Rows whose energy is zero
+    get a = (1, 0, ..., 0) and k = 0.
     """
     r = np.asarray(autocorrelation, dtype=np.float64)
     if r.shape[-1] < order + 1:
@@ -205,38 +207,83 @@ def levinson(autocorrelation: np.ndarray, order: int) -> tuple[np.ndarray, np.nd
     r = r.reshape(-1, r.shape[-1])
     a = np.zeros((len(r), order + 1))
     a[:, 0] = 1.0
+    k = np.zeros((len(r), order))
     error = r[:, 0].copy()
     live = error > 0
     for i in range(1, order + 1):
         acc = r[:, i] + (a[:, 1:i] * r[:, i - 1 : 0 : -1]).sum(axis=1)
-        k = np.where(live, -acc / np.where(live, error, 1.0), 0.0)
-        a[:, 1 : i + 1] = a[:, 1 : i + 1] + k[:, None] * np.concatenate([a[:, i - 1 : 0 : -1], np.ones((len(r), 1))], 1)
-        error = error * (1 - k**2)
+        k[:, i - 1] = np.where(live, -acc / np.where(live, error, 1.0), 0.0)
+        a[:, 1 : i + 1] = a[:, 1 : i + 1] + k[:, i - 1 : i] * np.concatenate(
+            [a[:, i - 1 : 0 : -1], np.ones((len(r), 1))], 1
+        )
+        error = error * (1 - k[:, i - 1] ** 2)
         live &= error > 0
-    return a.reshape(*shape, order + 1), error.reshape(shape)
+    return a.reshape(*shape, order + 1), error.reshape(shape), k.reshape(*shape, order)
 
 
-def lpc_from_log_mel(
-    log_mel_frames: np.ndarray, sample_rate: int, spec: MelSpec, order: int = 16, lag_window: float = 60.0
+def reflection_to_lpc(k: np.ndarray) -> np.ndarray:
+    """The step-up recursion: reflection coefficients (..., p) to the predictor's coefficients (..., p + 1), a[0] = 1.
+
+    A frame of reflection coefficients travels well (each in (-1, 1): float16 keeps it to 5e-4, and
+    the filter it gives is stable); the coefficients of the predictor are rebuilt from it wherever
+    a prediction is needed, the same way in training and in generation.
+    """
+    k = np.asarray(k, dtype=np.float64)
+    shape, order = k.shape[:-1], k.shape[-1]
+    k = k.reshape(-1, order)
+    a = np.zeros((len(k), order + 1))
+    a[:, 0] = 1.0
+    for i in range(1, order + 1):
+        a[:, 1 : i + 1] = a[:, 1 : i + 1] + k[:, i - 1 : i] * np.concatenate(
+            [a[:, i - 1 : 0 : -1], np.ones((len(k), 1))], 1
+        )
+    return a.reshape(*shape, order + 1)
+
+
+def autocorrelation_from_log_mel(
+    log_mel_frames: np.ndarray, sample_rate: int, spec: MelSpec, lags: int, lag_window: float = 60.0
 ) -> np.ndarray:
-    """Linear-prediction coefficients (frames, order + 1) from :func:`log_mel` frames alone.
+    """The autocorrelation (frames, lags) that :func:`log_mel` frames imply, lag-windowed.
 
     Each band's magnitude, divided by its filter's area, is spread back over the FFT bins it
     covers (a weighted mean of the bands over each bin); the squares are the power spectrum,
-    whose inverse FFT is the autocorrelation. A Gaussian lag window of ``lag_window`` Hz
-    smooths the envelope (and keeps the filter stable with low-level bands), then
-    :func:`levinson`. The envelope is the all-pole gain / |A(e^jw)|.
+    whose inverse FFT is the autocorrelation. A Gaussian lag window of ``lag_window`` Hz smooths
+    the envelope (and keeps the filter stable with low-level bands); a hair of white noise keeps
+    pure tones well conditioned.
     """
     bank = np.array(mel_filterbank(sample_rate, spec.n_fft, spec.n_mels, spec.fmin, spec.fmax))  # (M, K)
     magnitude = np.exp(np.asarray(log_mel_frames, dtype=np.float64)) / bank.sum(axis=1)  # (frames, M): per bin
     cover = bank.sum(axis=0)  # (K,): how much of each bin the bands cover
     spread = (magnitude @ bank) / np.where(cover > 0, cover, 1.0)  # (frames, K)
     power = np.where(cover > 0, spread, 0.0) ** 2
-    r = np.fft.irfft(power, n=spec.n_fft, axis=1)[:, : order + 1]
-    lags = np.arange(order + 1)
-    r = r * np.exp(-0.5 * (2 * np.pi * lag_window * lags / sample_rate) ** 2)
-    r[:, 0] *= 1.0 + 1e-9  # a hair of white noise: well conditioned for pure tones
-    return levinson(r, order)[0]
+    r = np.fft.irfft(power, n=spec.n_fft, axis=1)[:, :lags]
+    r = r * np.exp(-0.5 * (2 * np.pi * lag_window * np.arange(lags) / sample_rate) ** 2)
+    r[:, 0] *= 1.0 + 1e-9
+    return r
+
+
+def lpc_from_log_mel(log_mel_frames: np.ndarray, sample_rate: int, spec: MelSpec, order: int = 16) -> np.ndarray:
+    """Linear-prediction coefficients (frames, order + 1) from :func:`log_mel` frames alone (see above)."""
+    return levinson(autocorrelation_from_log_mel(log_mel_frames, sample_rate, spec, order + 1), order)[0]
+
+
+def reflection_from_log_mel(log_mel_frames: np.ndarray, sample_rate: int, spec: MelSpec, order: int = 16) -> np.ndarray:
+    """Reflection coefficients (frames, order) from :func:`log_mel` frames: what a source-filter vocoder's frames carry."""
+    return levinson(autocorrelation_from_log_mel(log_mel_frames, sample_rate, spec, order + 1), order)[2]
+
+
+def lpc_predict(signal: np.ndarray, coefficients: np.ndarray) -> np.ndarray:
+    """Each sample's prediction from the ones before it: p[t] = -(a[t,1] x[t-1] + ... + a[t,p] x[t-p]).
+
+    signal: (..., p + T): p samples of history, then T; coefficients: (..., T, p + 1) per sample.
+    Returns (..., T). The one definition of a prediction, for training crops and generation alike.
+    """
+    order = coefficients.shape[-1] - 1
+    length = coefficients.shape[-2]
+    p = np.zeros(signal.shape[:-1] + (length,), dtype=np.float64)
+    for j in range(1, order + 1):
+        p -= coefficients[..., j] * signal[..., order - j : order - j + length]
+    return p
 
 
 def lpc_envelope_db(coefficients: np.ndarray, n_fft: int) -> np.ndarray:

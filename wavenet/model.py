@@ -15,7 +15,13 @@ product over every block's z, :meth:`WaveNet.skip_sum`). The head is ReLU â†’ 1Ã
 
 ``WaveNet(codes, speaker)`` returns, for every position t, the logits of the code at t + 1
 given the codes up to and including t: the training objective is cross-entropy against the
-input shifted by one. Fast step-by-step generation lives in :mod:`wavenet.generation`; it
+input shifted by one.
+
+A source-filter model (``lpc_order`` > 0; Valin & Skoglund 2019, "LPCNet") reads, besides the
+last sample's code, the code of the linear prediction of the next sample (from the samples
+before it and the frame's filter) and the code of the last excitation, and its logits are over
+the excitation: the sample is prediction + excitation. :mod:`wavenet.excitation` computes
+those codes, the same way for training and generation. Fast step-by-step generation lives in :mod:`wavenet.generation`; it
 reads the same weights and must reproduce this forward pass exactly.
 """
 
@@ -197,6 +203,9 @@ class WaveNet(nn.Module):
         )
         self.head = OutputHead(config.skip_channels, config.classes)
         self.conditioner = Conditioner(config) if config.conditioned else None
+        if config.lpc_order:  # a source-filter model's extra inputs: the prediction and the last excitation
+            self.prediction_input = nn.Embedding(config.classes, config.residual_channels)
+            self.excitation_input = nn.Embedding(config.classes, config.residual_channels)
 
     def forward(
         self,
@@ -205,8 +214,9 @@ class WaveNet(nn.Module):
         frames: torch.Tensor | None = None,
         start: int = 0,
         first: int = 0,
+        source: tuple[torch.Tensor, torch.Tensor] | None = None,
     ) -> torch.Tensor:
-        """Next-sample logits.
+        """Next-sample logits (a source-filter model's: next-excitation logits).
 
         x: codes (B, T) int64, or float (B, classes, T) one-hot; speaker: (B,) int64 ids
         (all zero when None). Returns (B, classes, T - first): position t predicts the code at
@@ -222,8 +232,13 @@ class WaveNet(nn.Module):
         that positions 0 .. T - 1 read (:func:`frame_span` from frame a on, with ``cond_layers``
         frames of context on each side: :func:`frame_window`), and ``start``, the sample that
         position 0 predicts, counted from frame a's sample.
+
+        A source-filter model also takes ``source``: (prediction codes, last excitation codes), each
+        (B, T) int64: position t's prediction of the sample at t + 1 and the excitation at t.
         """
         batch, length = x.shape[0], x.shape[-1]
+        if self.config.lpc_order and source is None:
+            raise ValueError("a source-filter model needs the prediction and excitation codes of every position")
         if not 0 <= first < length:
             raise ValueError(f"first must be in [0, {length}), got {first}")
         if speaker is None:
@@ -235,6 +250,9 @@ class WaveNet(nn.Module):
                 raise ValueError("a conditioned model needs feature frames from before its first position")
             hidden = self.conditioner(frames)  # (B, cond_width, F)
         x = self.input(x)  # (B, R, T): positions 0 .. T - 1
+        if self.config.lpc_order:
+            predicted, excitation = source
+            x = x + (self.prediction_input(predicted) + self.excitation_input(excitation)).transpose(1, 2)
         held = 0  # the first position x holds
         gated = []  # every block's z from first on, for the skip convolutions
         for block, out in zip(self.blocks, self.first_outputs(first), strict=True):

@@ -27,8 +27,9 @@ LIMITS: dict[str, tuple[int, int]] = {
     "cond_hop": (0, 4096),
     "cond_layers": (0, 8),
     "cond_hidden": (0, 1024),
+    "lpc_order": (0, 32),
 }
-CONDITIONING = ("cond_channels", "cond_hop", "cond_layers", "cond_hidden")  # 0 where there is none
+CONDITIONING = ("cond_channels", "cond_hop", "cond_layers", "cond_hidden", "lpc_order")  # 0 where there is none
 MAX_LAYERS = 256  # the native backend's tables (_native.c) hold 256 layers
 MAX_STREAM_STATE_BYTES = 256 * 2**20  # ring buffers of one generated stream
 
@@ -65,6 +66,11 @@ class WaveNetConfig:
     cond_hop: int = 0  # samples per frame
     cond_layers: int = 0  # convolutions over frames (kernel 3) before the blocks' projections
     cond_hidden: int = 0  # their width
+    # Source-filter (LPCNet's idea; 0: off): the last lpc_order channels of each frame are the
+    # reflection coefficients of its spectral envelope; each sample is predicted from the ones
+    # before it by that filter, and the network predicts the excitation (what the prediction
+    # misses), reading the prediction and the last excitation besides the last sample.
+    lpc_order: int = 0
 
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):
@@ -82,6 +88,11 @@ class WaveNetConfig:
             raise WavenetError("model.cond_hidden: cond_layers > 0 needs cond_hidden > 0")
         if not self.cond_channels and (self.cond_hop or self.cond_layers or self.cond_hidden):
             raise WavenetError("model.cond_channels: cond_hop, cond_layers and cond_hidden need cond_channels > 0")
+        if self.lpc_order >= max(self.cond_channels, 1):
+            raise WavenetError(
+                f"model.lpc_order: the frames carry the filter's {self.lpc_order} reflection coefficients after "
+                f"their features: it needs cond_channels > lpc_order, got {self.cond_channels}"
+            )
         if self.gate_channels % 2:
             raise WavenetError(f"model.gate_channels: must be even (tanh and sigmoid halves), got {self.gate_channels}")
         if self.layers > MAX_LAYERS:

@@ -269,6 +269,11 @@ def _check_features(features: FeatureOptions | None, config: WaveNetConfig, sour
             f"{source}: features: {features.channels} channels every {features.hop} samples, but the model reads "
             f"{config.cond_channels} every {config.cond_hop}"
         )
+    if features is not None and features.lpc_order != config.lpc_order:
+        raise WavenetError(
+            f"{source}: features: {features.lpc_order} reflection coefficients a frame, but the model's filter "
+            f"(model.lpc_order) has {config.lpc_order}"
+        )
 
 
 def _check_speakers(speakers: Any, n_speakers: int, source: Path) -> None:

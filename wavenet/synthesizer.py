@@ -39,8 +39,7 @@ import soundfile as sf
 import torch
 
 from wavenet.data.audio import AudioOptions, level_gain, load_audio
-from wavenet.data.features import piano_roll, read_midi
-from wavenet.dsp import log_mel
+from wavenet.data.features import mel_frames, piano_roll, read_midi
 from wavenet.errors import RequestError, WavenetError
 from wavenet.generation.registry import make_generator, resolve_backend
 from wavenet.generation.sampling import check_seed, check_temperature, random_seed
@@ -295,7 +294,9 @@ def input_frames(
         audio = load_audio(opened, replace(trained, trim_silence=False, normalize=False), name)
         _check_length(name, len(audio) / rate, max_seconds)
         gain = level_gain(audio, trained.target_dbfs) if trained.normalize else 1.0
-        return log_mel(audio * gain, rate, features.mel), len(audio), 1.0 / gain
+        # As prepared for training: float16 (what the prepared data stores), so the same frames give the same audio.
+        frames = mel_frames(audio * gain, rate, features).astype(np.float16).astype(np.float32)
+        return frames, len(audio), 1.0 / gain
     notes = read_midi(opened, name)
     if not notes:
         raise WavenetError(f"{name}: the MIDI file has no notes")

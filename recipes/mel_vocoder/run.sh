@@ -7,7 +7,9 @@
 source "$(dirname "$0")/../common.sh"
 
 default_stages=(corpus manifest prepare train eval generate)
-prepare_args=(--trim-silence --normalize --valid-fraction 0.05 --features mel --hop 200 --n-mels 80)
+# LPC_ORDER > 0: frames also carry their envelope's reflection coefficients, for a source-filter vocoder.
+prepare_args=(--trim-silence --normalize --valid-fraction 0.05 --features mel --hop 200 --n-mels 80
+    --lpc-order "${LPC_ORDER:-0}")
 source "$recipe_dir/../speech_offline/corpus.sh"
 
 stage_manifest() { split_manifest --held-out-speakers asterisk-it_IT_m_Carlo,mbrola-mb-us2,flite-awb; }

@@ -167,3 +167,31 @@ def test_training_learns_what_the_textbook_computation_learns(tmp_path, prepared
     assert fast[0] != pytest.approx(fast[1], abs=1e-3)  # it trained
     for a, b in zip(fast, textbook, strict=True):
         assert abs(a - b) / np.log(2) < 0.02
+
+
+def test_a_source_filter_vocoder_trains_resumes_and_vocodes(tmp_path):
+    """Mel frames with their envelope's reflection coefficients (prepare --lpc-order): a model that predicts
+    the excitation trains, resumes exactly, exports, and vocodes through the synthesis API."""
+    from wavenet.synthesizer import Request, Synthesizer
+
+    root = tmp_path / "corpus"
+    utterances = []
+    for i in range(4):
+        path = write_tone(root / "ann" / f"{i}.wav", seconds=0.3, f0=150 + 40 * i)
+        utterances.append(Utterance(path, "ann", 0.3))
+    write_manifest(root / "manifest.tsv", utterances)
+    features = FeatureOptions("mel", hop=40, n_mels=12, n_fft=256, win=200, lpc_order=8)
+    prepare(root / "manifest.tsv", root / "data", features=features, workers=1)
+    data = PreparedData(root / "data")
+    assert data.features.channels == 20 and data.features.lpc_order == 8
+    config = tmp_path / "config.yaml"
+    config.write_text(CONFIG.format(data=root / "data"))
+    run(config, tmp_path / "straight", "train.steps=8", "data.crop_seconds=0.05")
+    run(config, tmp_path / "resumed", "train.steps=4", "data.crop_seconds=0.05")
+    run(config, tmp_path / "resumed", "train.steps=8", "data.crop_seconds=0.05", resume=True)
+    assert_same_state(final_state(tmp_path / "straight"), final_state(tmp_path / "resumed"))
+    export(tmp_path / "straight", tmp_path / "model", "latest")
+    synth = Synthesizer.load(tmp_path / "model")
+    assert synth.checkpoint.config.lpc_order == 8 and synth.backend == "torch"
+    audio = synth.synthesize(Request(recording=utterances[0].path, seed=1))
+    assert audio.samples == 4800 and sum(len(c) for c in audio) == 4800

@@ -156,6 +156,12 @@ def test_a_warm_start_loads_what_fits_and_lists_the_rest():
         assert name in loaded and torch.equal(state[name], source[name])
     for name in ("blocks.0.cond.weight", "conditioner.convs.0.weight"):
         assert name in initialised and torch.equal(state[name], fresh[name])
+    # Frames that gain channels: the conditioner's first convolution keeps what it had, the new inputs start silent.
+    wider = random_model(dataclasses.replace(conditioned, cond_channels=7), seed=3)
+    loaded, _ = warm_start(wider, model.state_dict(), speakers, speakers)
+    weight = wider.state_dict()["conditioner.convs.0.weight"]
+    assert torch.equal(weight[:, :5], state["conditioner.convs.0.weight"]) and not weight[:, 5:].any()
+    assert any(name.startswith("conditioner.convs.0.weight (") for name in loaded)
     table = state["speaker_embedding.weight"]
     assert torch.equal(table[0], source["speaker_embedding.weight"][1])  # ann, by name
     assert torch.equal(table[1], source["speaker_embedding.weight"][0])  # ben

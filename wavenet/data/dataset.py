@@ -25,6 +25,7 @@ from wavenet import mulaw
 from wavenet.data.audio import AudioOptions
 from wavenet.data.features import FeatureOptions
 from wavenet.errors import WavenetError
+from wavenet.excitation import crop_source, frame_filters
 from wavenet.model import frame_span, frame_window
 
 IGNORE = -100  # target value that the loss skips
@@ -57,7 +58,9 @@ class Batch:
     """Crops for one step: inputs and targets (B, L), speakers (B,), and with features their frames (B, C, W).
 
     ``first``: the first position whose target any crop counts (before it, every target is
-    IGNORE): the model need not compute the logits before it.
+    IGNORE): the model need not compute the logits before it. A source-filter model's crops
+    also carry ``source``, the codes of each position's prediction and last excitation (B, L)
+    each (:mod:`wavenet.excitation`), and their targets are excitation codes.
     """
 
     inputs: torch.Tensor
@@ -65,10 +68,14 @@ class Batch:
     speakers: torch.Tensor
     frames: torch.Tensor | None = None
     first: int = 0
+    source: tuple[torch.Tensor, torch.Tensor] | None = None
 
     def to(self, device: torch.device) -> Batch:
         frames = None if self.frames is None else self.frames.to(device)
-        return Batch(self.inputs.to(device), self.targets.to(device), self.speakers.to(device), frames, self.first)
+        source = None if self.source is None else tuple(s.to(device) for s in self.source)
+        return Batch(
+            self.inputs.to(device), self.targets.to(device), self.speakers.to(device), frames, self.first, source
+        )
 
 
 class PreparedData:
@@ -137,9 +144,11 @@ class CropSampler:
         context: int = 0,
         speaker_dropout: float = 0.0,
         any_speaker: int = 0,
+        lpc_order: int = 0,
     ) -> None:
         """``hop`` and ``context`` (a conditioned model's cond_hop and cond_layers) ask for frames with the crops;
-        a ``speaker_dropout`` share of crops gets speaker id ``any_speaker`` instead of its own."""
+        a ``speaker_dropout`` share of crops gets speaker id ``any_speaker`` instead of its own;
+        ``lpc_order`` > 0 (a source-filter model) asks for source inputs and excitation targets."""
         if length < 1:
             raise WavenetError(f"crop length must be at least one sample, got {length}")
         if len(split.index) == 0:
@@ -151,6 +160,7 @@ class CropSampler:
         self.seed = seed
         self.hop, self.context = hop, context
         self.speaker_dropout, self.any_speaker = speaker_dropout, any_speaker
+        self.lpc_order, self.mu = lpc_order, mu
         if hop and split.feats is None:
             raise WavenetError(f"split {split.name} holds no feature frames (prepare the data with --features)")
         lengths = split.index[:, 1].astype(np.float64)
@@ -168,6 +178,7 @@ class CropSampler:
         targets = np.full((batch_size, self.length), IGNORE, dtype=np.int64)
         speakers = self.split.index[picks, 2].astype(np.int64)
         frames = []
+        source = np.zeros((2, batch_size, self.length), dtype=np.int64) if self.lpc_order else None
         for b, (i, u) in enumerate(zip(picks, starts, strict=True)):
             codes = self.split.utterance(int(i))
             # The utterance as a sequence of n + 1 inputs: [silence] + codes; targets are codes.
@@ -179,6 +190,12 @@ class CropSampler:
                 start = int(u * (max(n - self.length, 0) + 1))
             take = min(self.length, n - start)
             targets[b, :take] = codes[start : start + take]
+            if source is not None:  # the targets become excitation codes; their inputs, the source's codes
+                filters = frame_filters(self.split.utterance_frames(int(i)), self.lpc_order)
+                source[0, b], source[1, b], excitation = crop_source(
+                    codes, start, self.length, filters, self.hop, self.mu
+                )
+                targets[b, :take] = excitation[:take]
             if start == 0:
                 inputs[b, 1:take] = codes[: take - 1]
             else:
@@ -190,7 +207,10 @@ class CropSampler:
         stacked = torch.from_numpy(np.stack(frames)).float() if frames else None
         counted = np.flatnonzero((targets != IGNORE).any(axis=0))
         first = int(counted[0]) if len(counted) else 0
-        return Batch(torch.from_numpy(inputs), torch.from_numpy(targets), torch.from_numpy(speakers), stacked, first)
+        pair = None if source is None else (torch.from_numpy(source[0]), torch.from_numpy(source[1]))
+        return Batch(
+            torch.from_numpy(inputs), torch.from_numpy(targets), torch.from_numpy(speakers), stacked, first, pair
+        )
 
     def _frames(self, utterance: int, start: int) -> np.ndarray:
         """The frames that positions start .. start + length - 1 read, with context: (C, W)."""

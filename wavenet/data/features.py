@@ -7,6 +7,9 @@ and ``ceil(samples / hop)`` frames for a file of ``samples`` samples; the model 
 - **mel** (a vocoder's input): :func:`wavenet.dsp.log_mel`, the magnitude STFT (Hann window of
   ``win`` samples, ``n_fft`` points, centred frames) through ``n_mels`` triangular filters on
   the mel scale (HTK formula) from ``fmin`` to ``fmax``, then the natural log, floored at 1e-5.
+  With ``lpc_order`` p > 0, each frame also carries the p reflection coefficients of the spectral
+  envelope those mel bands imply (:func:`wavenet.dsp.reflection_from_log_mel`): what a
+  source-filter vocoder predicts each sample from.
 - **pianoroll** (for rendering MIDI): per key of the 88 (A0 to C8), three channels: onset (a note
   of that key starts within half a frame of the frame's time), sustain (a note of it sounds at
   that time) and velocity (the sounding note's velocity / 127). Read from a MIDI file with mido;
@@ -45,11 +48,14 @@ class FeatureOptions:
     win: int = 800
     fmin: float = 40.0
     fmax: float = 8000.0
+    lpc_order: int = 0  # mel only: reflection coefficients after the mel bands
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
             raise WavenetError(f"features.kind: must be one of {', '.join(KINDS)}, got {self.kind!r}")
         self.mel  # noqa: B018 - checks the sizes
+        if not 0 <= self.lpc_order <= 32 or (self.lpc_order and self.kind != "mel"):
+            raise WavenetError(f"features.lpc_order: 0 to 32, and only for mel frames; got {self.lpc_order}")
 
     @property
     def mel(self) -> dsp.MelSpec:
@@ -60,11 +66,13 @@ class FeatureOptions:
     def channels(self) -> int:
         if self.kind == "linguistic":
             return linguistic.CHANNELS
-        return self.n_mels if self.kind == "mel" else 3 * KEYS
+        return self.n_mels + self.lpc_order if self.kind == "mel" else 3 * KEYS
 
     def to_dict(self) -> dict:
-        """The options that matter for this kind: the mel settings only for mel frames."""
+        """The options that matter for this kind: the mel settings only for mel frames (lpc_order where it is set)."""
         out = asdict(self)
+        if not self.lpc_order:
+            del out["lpc_order"]
         return out if self.kind == "mel" else {"kind": self.kind, "hop": self.hop}
 
     @classmethod
@@ -142,12 +150,21 @@ def midi_beside(audio_path: Path) -> Path:
     )
 
 
+def mel_frames(audio: np.ndarray, sample_rate: int, options: FeatureOptions) -> np.ndarray:
+    """A recording's mel frames (frames, channels) float32: log-mel, then its reflection coefficients if asked."""
+    frames = dsp.log_mel(audio, sample_rate, options.mel)
+    if not options.lpc_order:
+        return frames
+    reflection = dsp.reflection_from_log_mel(frames, sample_rate, options.mel, options.lpc_order)
+    return np.concatenate([frames, reflection.astype(np.float32)], axis=1)
+
+
 def features_for(
     audio: np.ndarray, sample_rate: int, options: FeatureOptions, audio_path: Path | None = None
 ) -> np.ndarray:
-    """The frames of one file's audio: its log-mel spectrogram, or the piano roll of its MIDI file."""
+    """The frames of one file's audio: its mel frames (:func:`mel_frames`), or the piano roll of its MIDI file."""
     if options.kind == "mel":
-        return dsp.log_mel(audio, sample_rate, options.mel)
+        return mel_frames(audio, sample_rate, options)
     if audio_path is None:
         raise WavenetError(f"{options.kind} features need the audio file's path, to find the file beside it")
     if options.kind == "linguistic":

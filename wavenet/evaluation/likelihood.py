@@ -26,6 +26,7 @@ from wavenet.data.features import features_for
 from wavenet.data.manifest import read_manifest
 from wavenet.errors import WavenetError
 from wavenet.evaluation.ngram import KneserNey, Unigram
+from wavenet.excitation import crop_source, frame_filters
 from wavenet.model import frame_span, frame_window
 from wavenet.release import Checkpoint
 
@@ -87,12 +88,21 @@ def model_log2_probs(
     """log2 P(code_t | silence, codes before t[, frames]) for every code, each with full context.
 
     A conditioned model also takes the file's frames, (frames, channels); each chunk reads its window.
+    A source-filter model's are the probabilities of each sample's excitation code, given its
+    prediction (:mod:`wavenet.excitation`): what it is trained on.
     """
     device = next(model.parameters()).device
-    rf = model.config.receptive_field
-    silence = mulaw.silence_code(model.config.mu)
+    cfg = model.config
+    rf = cfg.receptive_field
+    silence = mulaw.silence_code(cfg.mu)
     inputs = torch.from_numpy(np.concatenate([[silence], codes[:-1]]).astype(np.int64)).to(device)
     targets = torch.from_numpy(codes.astype(np.int64)).to(device)
+    source = None
+    if cfg.lpc_order:
+        filters = frame_filters(frames, cfg.lpc_order)
+        predicted, last, excitation = crop_source(codes, 0, len(codes), filters, cfg.cond_hop, cfg.mu)
+        source = (torch.from_numpy(predicted).to(device), torch.from_numpy(last).to(device))
+        targets = torch.from_numpy(excitation).to(device)
     spk = torch.tensor([speaker], device=device)
     out = []
     for start in range(0, len(codes), chunk):
@@ -105,9 +115,8 @@ def model_log2_probs(
             index = frame_window(len(frames), a, b, model.config.cond_layers).numpy()
             window = torch.from_numpy(np.ascontiguousarray(frames[index].T, dtype=np.float32))[None].to(device)
             offset = context - a * hop
-        logits = model(inputs[None, context:end], spk, window, offset)[
-            0, :, start - context :
-        ]  # (classes, end - start)
+        part = None if source is None else (source[0][None, context:end], source[1][None, context:end])
+        logits = model(inputs[None, context:end], spk, window, offset, source=part)[0, :, start - context :]
         out.append(-F.cross_entropy(logits.t(), targets[start:end], reduction="none") / math.log(2))
     return torch.cat(out).cpu().numpy()
 

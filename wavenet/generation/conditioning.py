@@ -18,6 +18,7 @@ import numpy as np
 import torch
 
 from wavenet.errors import WavenetError
+from wavenet.excitation import frame_filters
 from wavenet.model import WaveNet, frame_span, frame_window
 
 
@@ -72,6 +73,12 @@ class FrameFeed:
             return max(0, self.available * hop - position)
         # Sample t reads frames up to t // hop + lookahead.
         return max(0, (self.available - lookahead) * hop - position)
+
+    def filters(self, order: int) -> np.ndarray:
+        """The source-filter predictors of every frame fed so far, (available, order + 1) (:mod:`wavenet.excitation`)."""
+        if getattr(self, "_filters", None) is None or len(self._filters) != self.available:
+            self._filters = frame_filters(self._frames, order)
+        return self._filters
 
     def window(self, a: int, b: int, context: int) -> np.ndarray:
         """Frames [a - context, b + context), clamped to the stream's: (channels, b - a + 2 context)."""

@@ -14,6 +14,12 @@ A conditioned model's streams also read feature frames (:mod:`.conditioning`): a
 with its frames, or with a :class:`FrameFeed` that the caller extends while the stream runs;
 :meth:`SlotGenerator.samples_ready` says how far the frames fed so far allow a stream to go.
 
+A source-filter model's streams (``lpc_order`` > 0) also keep their last samples and prediction
+(:class:`wavenet.excitation.SourceState`): each step gives the network the codes of the next
+sample's prediction and the last excitation, the network's logits are over the excitation, and
+the sampled excitation becomes the sample's code. Backends that take those extra inputs say so
+with ``takes_source``.
+
 Every backend starts a stream from the code of silence, as if the audio were preceded by zeros,
 and matches :class:`wavenet.model.WaveNet`'s forward pass, whose causal convolutions see zeros
 before the first sample. The backends themselves live beside this module: the reference
@@ -29,6 +35,7 @@ import numpy as np
 import torch
 
 from wavenet.errors import WavenetError
+from wavenet.excitation import SourceState
 from wavenet.generation.conditioning import FrameFeed
 from wavenet.generation.sampling import UniformStream, check_seed, check_temperature, random_seed, sample_codes
 from wavenet.model import WaveNet
@@ -50,6 +57,7 @@ class SuspendedStream:
     state: dict[str, torch.Tensor]
     feed: FrameFeed | None = None  # a conditioned stream's frames
     position: int = 0  # samples generated so far
+    source: np.ndarray | None = None  # a source-filter stream's last samples and prediction
 
     @property
     def nbytes(self) -> int:
@@ -61,6 +69,7 @@ class SlotGenerator:
     """B stream slots generating together; subclasses say how one step turns inputs into logits."""
 
     name = "base"
+    takes_source = False  # whether it runs source-filter models (their prediction and excitation inputs)
 
     def __init__(self, model: WaveNet, batch_size: int = 1) -> None:
         if batch_size < 1:
@@ -78,6 +87,11 @@ class SlotGenerator:
         self._last = torch.full((batch_size,), self._silence, device=self.device, dtype=torch.long)
         self._feeds: list[FrameFeed | None] = [None] * batch_size
         self._pos = np.zeros(batch_size, dtype=np.int64)  # samples each slot's stream has generated
+        self._source = None
+        if self.config.lpc_order:
+            if not self.takes_source:
+                raise WavenetError(f"the {self.name} backend does not run source-filter models (lpc_order > 0)")
+            self._source = SourceState(batch_size, self.config.lpc_order, self.config.mu)
 
     @property
     def active(self) -> list[bool]:
@@ -113,6 +127,8 @@ class SlotGenerator:
         self._speaker[slot] = speaker
         self._last[slot] = self._silence
         self._feeds[slot], self._pos[slot] = feed, 0
+        if self._source is not None:
+            self._source.reset(slot)
         self._reset_state(slot)
         return seed
 
@@ -156,6 +172,8 @@ class SlotGenerator:
             tensor[dst] = tensor[src]
         self._feeds[dst], self._feeds[src] = self._feeds[src], None
         self._pos[dst] = self._pos[src]
+        if self._source is not None:
+            self._source.move(src, dst)
         self._move_state(src, dst)
 
     @torch.inference_mode()
@@ -173,6 +191,7 @@ class SlotGenerator:
             state={k: v.clone() for k, v in self._save_state(slot).items()},
             feed=self._feeds[slot],
             position=int(self._pos[slot]),
+            source=None if self._source is None else self._source.save(slot),
         )
         self._streams[slot] = None
         self._feeds[slot] = None
@@ -187,6 +206,8 @@ class SlotGenerator:
         self._temperature[slot] = saved.temperature
         self._last[slot] = saved.last
         self._feeds[slot], self._pos[slot] = saved.feed, saved.position
+        if self._source is not None:
+            self._source.load(slot, saved.source)
         self._load_state(slot, saved.state)
 
     def draw_uniforms(self, n: int, active: int | None = None) -> torch.Tensor:
@@ -225,18 +246,35 @@ class SlotGenerator:
         out = torch.empty(k, n, dtype=torch.long, device=self.device)
         temperature = self._temperature[:k]
         for i in range(n):
-            codes = sample_codes(self._step(self._last[:k]), temperature, uniforms[:, i], self._silence)
+            last = self._last[:k]
+            source = self._advance_source(last)
+            codes = sample_codes(self._step(last, source), temperature, uniforms[:, i], self._silence)
+            if self._source is not None:  # the excitation drawn, and the prediction: the sample
+                codes = torch.from_numpy(self._source.sample(codes.cpu().numpy())).to(self.device)
             self._last[:k] = codes
             out[:, i] = codes
             self._pos[:k] += 1
         return out
+
+    def _advance_source(self, codes: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor] | None:
+        """A source-filter model's inputs for the next step of the first k slots, given their newest codes."""
+        if self._source is None:
+            return None
+        order, hop = self.config.lpc_order, self.config.cond_hop
+        filters = np.stack([
+            self._feeds[s].filters(order)[min(int(self._pos[s]) // hop, self._feeds[s].available - 1)]
+            if self._feeds[s] is not None else np.eye(1, order + 1)[0]
+            for s in range(len(codes))
+        ])  # fmt: skip
+        predicted, excitation = self._source.advance(codes.cpu().numpy(), filters)
+        return torch.from_numpy(predicted).to(self.device), torch.from_numpy(excitation).to(self.device)
 
     @torch.inference_mode()
     def step(self, codes: torch.Tensor) -> torch.Tensor:
         """Feed one input code to each of the first k slots, (k,) int64; returns next-sample logits (k, classes)."""
         k = codes.shape[0]
         self._prepare(1, k)
-        logits = self._step(codes)
+        logits = self._step(codes, self._advance_source(codes))
         self._pos[:k] += 1
         return logits
 
@@ -256,8 +294,11 @@ class SlotGenerator:
     def _load_conditioning(self, steps: int, k: int) -> None:
         """Make the first k slots' frames for the next ``steps`` steps available to :meth:`_step`."""
 
-    def _step(self, codes: torch.Tensor) -> torch.Tensor:
-        """One step of the first k slots (conditioning loaded): (k,) input codes → (k, classes) logits."""
+    def _step(self, codes: torch.Tensor, source: tuple[torch.Tensor, torch.Tensor] | None = None) -> torch.Tensor:
+        """One step of the first k slots (conditioning loaded): (k,) input codes → (k, classes) logits.
+
+        ``source``: a source-filter model's (prediction codes, last excitation codes), (k,) each.
+        """
         raise NotImplementedError
 
     def _reset_state(self, slot: int) -> None:

@@ -81,12 +81,17 @@ class RunConfig:
         from_data = [("n_speakers", n_speakers), ("sample_rate", sample_rate), ("mu", mu)]
         if features is not None:
             from_data += [("cond_channels", features.channels), ("cond_hop", features.hop)]
+            from_data += [("lpc_order", features.lpc_order)]
         for key, value in from_data:
             if key not in values:
                 merged[key] = value
         config = WaveNetConfig.from_dict(merged)
         if features is None and config.conditioned:
             raise WavenetError("model.cond_channels: the data has no feature frames (prepare it with --features)")
+        if features is not None and config.lpc_order != features.lpc_order:
+            raise WavenetError(
+                f"model.lpc_order ({config.lpc_order}) differs from the data's features ({features.lpc_order})"
+            )
         if features is not None and (config.cond_channels, config.cond_hop) != (features.channels, features.hop):
             raise WavenetError(
                 f"model cond_channels/cond_hop ({config.cond_channels}/{config.cond_hop}) differ from the data's "

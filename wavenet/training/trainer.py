@@ -59,7 +59,9 @@ def loss_sum(model: torch.nn.Module, batch: Batch) -> tuple[torch.Tensor, torch.
 
     Only the logits from the batch's first counted target on are computed (crops start on a frame).
     """
-    logits = model(batch.inputs, batch.speakers, batch.frames, first=batch.first)  # (B, classes, T - first)
+    logits = model(
+        batch.inputs, batch.speakers, batch.frames, first=batch.first, source=batch.source
+    )  # (B, C, T - first)
     targets = batch.targets[:, batch.first :]
     total = F.cross_entropy(logits.float(), targets, ignore_index=IGNORE, reduction="sum")
     return total, (targets != IGNORE).sum()
@@ -100,7 +102,9 @@ def warm_start(
 ) -> tuple[list[str], list[str]]:
     """Copy into ``model`` what of ``source`` (a state dict) fits it; return (loaded, initialised) names.
 
-    A tensor is loaded when its name and shape match. The speaker table is loaded row by row:
+    A tensor is loaded when its name and shape match; one that has grown along one dimension (the
+    conditioner's first convolution when the frames gain channels) takes the source in its leading
+    part and zeros in the rest, so the new inputs start silent. The speaker table is loaded row by row:
     each of this model's speakers takes the row of the source's speaker of the same name (of the
     same id where either has no names); a speaker the source lacks keeps its fresh row, and is
     listed as ``speaker_embedding.weight[name]``. The conditioner's feature statistics are the
@@ -128,9 +132,22 @@ def warm_start(
             elif theirs is not None and theirs.shape == tensor.shape:
                 tensor.copy_(theirs)
                 loaded.append(name)
+            elif theirs is not None and _grown(theirs.shape, tensor.shape):
+                tensor.zero_()
+                tensor[tuple(slice(0, n) for n in theirs.shape)] = theirs
+                loaded.append(f"{name} (its {tuple(theirs.shape)} into {tuple(tensor.shape)}, the rest zero)")
             else:
                 initialised.append(name)
     return loaded, initialised
+
+
+def _grown(old: torch.Size, new: torch.Size) -> bool:
+    """Whether ``new`` is ``old`` grown along exactly one dimension."""
+    return (
+        len(old) == len(new)
+        and all(n >= o for o, n in zip(old, new, strict=True))
+        and sum(n != o for o, n in zip(old, new, strict=True)) == 1
+    )
 
 
 class Trainer:
@@ -163,13 +180,16 @@ class Trainer:
         seed = config.train.seed
         frames = (self.model_config.cond_hop, self.model_config.cond_layers)
         dropout = (config.data.speaker_dropout, len(self.data.speakers))
+        lpc = self.model_config.lpc_order
         self.sampler = CropSampler(
-            self.data.split("train"), self.crop, rf, self.data.mu, seed, config.data.skip_context, *frames, *dropout
-        )
+            self.data.split("train"), self.crop, rf, self.data.mu, seed, config.data.skip_context, *frames, *dropout,
+            lpc_order=lpc,
+        )  # fmt: skip
         valid_name = "valid" if "valid" in self.data.split_names else "train"
         valid_sampler = CropSampler(
-            self.data.split(valid_name), self.crop, rf, self.data.mu, seed, config.data.skip_context, *frames
-        )
+            self.data.split(valid_name), self.crop, rf, self.data.mu, seed, config.data.skip_context, *frames,
+            lpc_order=lpc,
+        )  # fmt: skip
         self.valid_batches = valid_sampler.fixed_batches(config.data.valid_crops, config.data.batch_size)
         self.valid_batches_split = valid_sampler.split
         if valid_name == "train":

@@ -25,6 +25,7 @@ class CachedGenerator(SlotGenerator):
     """
 
     name = "torch"
+    takes_source = True
 
     def __init__(self, model: WaveNet, batch_size: int = 1) -> None:
         super().__init__(model, batch_size)
@@ -46,6 +47,9 @@ class CachedGenerator(SlotGenerator):
                     out_w = torch.cat([out_w, block.residual.weight[:, :, 0]])  # (S + R, G/2)
                     out_b = torch.cat([out_b, block.residual.bias])
                 self._layers.append((block.dilation, conv_w, block.conv.bias.clone(), out_w.t().contiguous(), out_b))
+            self._source_tables = None
+            if cfg.lpc_order:  # a source-filter model's prediction and last-excitation embeddings
+                self._source_tables = (model.prediction_input.weight.clone(), model.excitation_input.weight.clone())
             self._head = (
                 model.head.hidden.weight[:, :, 0].t().contiguous(),
                 model.head.hidden.bias.clone(),
@@ -126,11 +130,13 @@ class CachedGenerator(SlotGenerator):
         self._cond_offset[:b] += 1
         return bias.transpose(0, 1)
 
-    def _step(self, codes: torch.Tensor) -> torch.Tensor:
+    def _step(self, codes: torch.Tensor, source: tuple[torch.Tensor, torch.Tensor] | None = None) -> torch.Tensor:
         t, k, half = self._clock(), self._k, self._half
         b = codes.shape[0]  # the first b slots step; the others are left as they are
         history = torch.cat([self._past_codes[:b], codes[:, None]], dim=1)  # (b, K_in)
         x = self._input_bias + sum(self._input_taps[j][history[:, j]] for j in range(history.shape[1]))  # (b, R)
+        if source is not None:
+            x = x + self._source_tables[0][source[0]] + self._source_tables[1][source[1]]
         self._past_codes[:b] = history[:, 1:]
         bias = self._speaker_bias[:, :b]
         if self.config.conditioned:

@@ -22,6 +22,7 @@ from wavenet.model import WaveNet
 
 class GraphGenerator(CachedGenerator):
     name = "cuda-graph"
+    takes_source = False  # not yet: source-filter models run on the torch backend
 
     def __init__(self, model: WaveNet, batch_size: int = 1, steps_per_graph: int = 32) -> None:
         super().__init__(model, batch_size)

@@ -20,26 +20,28 @@ class NaiveGenerator(SlotGenerator):
     """
 
     name = "naive"
+    takes_source = True
 
     def __init__(self, model: WaveNet, batch_size: int = 1) -> None:
         super().__init__(model, batch_size)
         rf = self.config.receptive_field
-        self._history = torch.zeros(batch_size, rf, dtype=torch.long, device=self.device)
+        # Input codes of the last receptive field, and a source-filter model's two more inputs: (3, B, rf).
+        self._history = torch.zeros(3, batch_size, rf, dtype=torch.long, device=self.device)
         self._length = [0] * batch_size  # samples fed since reset, capped at the receptive field
 
     def _reset_state(self, slot: int) -> None:
-        self._history[slot] = 0
+        self._history[:, slot] = 0
         self._length[slot] = 0
 
     def _move_state(self, src: int, dst: int) -> None:
-        self._history[dst] = self._history[src]
+        self._history[:, dst] = self._history[:, src]
         self._length[dst] = self._length[src]
 
     def _save_state(self, slot: int) -> dict[str, torch.Tensor]:
-        return {"history": self._history[slot], "length": torch.tensor(self._length[slot])}
+        return {"history": self._history[:, slot], "length": torch.tensor(self._length[slot])}
 
     def _load_state(self, slot: int, state: dict[str, torch.Tensor]) -> None:
-        self._history[slot] = state["history"]
+        self._history[:, slot] = state["history"]
         self._length[slot] = int(state["length"])
 
     def fill_history(self, codes: torch.Tensor) -> None:
@@ -51,14 +53,15 @@ class NaiveGenerator(SlotGenerator):
         expected = (self.batch_size, self.config.receptive_field)
         if tuple(codes.shape) != expected:
             raise WavenetError(f"history must have shape {expected}, got {tuple(codes.shape)}")
-        self._history = codes.to(self.device, torch.long).clone()
+        self._history[0] = codes.to(self.device, torch.long)
         self._length = [self.config.receptive_field] * self.batch_size
         self._pos[:] = self.config.receptive_field  # as if that history had been generated
 
-    def _step(self, codes: torch.Tensor) -> torch.Tensor:
+    def _step(self, codes: torch.Tensor, source: tuple[torch.Tensor, torch.Tensor] | None = None) -> torch.Tensor:
         rf = self.config.receptive_field
         b = codes.shape[0]  # the first b slots step
-        self._history[:b] = torch.cat([self._history[:b, 1:], codes[:, None]], dim=1)
+        inputs = torch.stack([codes, *(source or (codes, codes))])  # (3, b)
+        self._history[:, :b] = torch.cat([self._history[:, :b, 1:], inputs[:, :, None]], dim=2)
         self._length[:b] = [min(n + 1, rf) for n in self._length[:b]]
         logits = torch.empty(b, self.config.classes, device=self.device, dtype=self.dtype)
         if self.config.conditioned:  # each slot reads its own frames: one pass per slot
@@ -67,7 +70,7 @@ class NaiveGenerator(SlotGenerator):
             return logits
         for length in set(self._length[:b]):  # slots of equal history length share one pass
             slots = torch.tensor([s for s, n in enumerate(self._length[:b]) if n == length], device=self.device)
-            out = self.model(self._history[slots, rf - length :], self._speaker[slots])  # (b, classes, length)
+            out = self.model(self._history[0, slots, rf - length :], self._speaker[slots])  # (b, classes, length)
             logits[slots] = out[:, :, -1]
         return logits
 
@@ -82,6 +85,8 @@ class NaiveGenerator(SlotGenerator):
             window = torch.zeros(cfg.cond_channels, b - a + 2 * cfg.cond_layers)
         else:
             window = torch.from_numpy(feed.window(a, b, cfg.cond_layers))
-        history = self._history[slot : slot + 1, cfg.receptive_field - length :]
+        history = self._history[:, slot : slot + 1, cfg.receptive_field - length :]  # (3, 1, length)
         frames = window.to(self.device, self.dtype)[None]
-        return self.model(history, self._speaker[slot : slot + 1], frames, first - a * cfg.cond_hop)[0, :, -1]
+        source = (history[1], history[2]) if cfg.lpc_order else None
+        logits = self.model(history[0], self._speaker[slot : slot + 1], frames, first - a * cfg.cond_hop, source=source)
+        return logits[0, :, -1]

@@ -1,0 +1,141 @@
+"""Source-filter models (lpc_order > 0): the same signals in training and generation, every backend that runs them exact.
+
+The backends that take a source-filter model's inputs (naive and torch) draw the same sample
+path from the same uniforms, and their logits at every position equal the full forward pass's on
+that path, fed the source codes that training computes from the same codes.
+"""
+
+import dataclasses
+
+import numpy as np
+import pytest
+import torch
+
+from tests.conftest import SHAPES, random_model
+from wavenet import mulaw
+from wavenet.errors import WavenetError
+from wavenet.excitation import SourceState, crop_source, frame_filters
+from wavenet.generation.backends.cached import CachedGenerator
+from wavenet.generation.backends.naive import NaiveGenerator
+from wavenet.generation.backends.native import NativeGenerator
+from wavenet.generation.registry import available_backends, make_generator
+from wavenet.model import frame_window
+
+ORDER = 4
+SOURCE_SHAPES = {
+    "hop4": dataclasses.replace(SHAPES["cond-hop4"], cond_channels=5 + ORDER, lpc_order=ORDER),
+    "hop7-k3": dataclasses.replace(SHAPES["cond-hop7"], cond_channels=6 + ORDER, lpc_order=ORDER),
+}
+MU = 255
+
+
+def source_frames(cfg, key: int, samples: int) -> np.ndarray:
+    """Random frames whose last channels are reflection coefficients of a stable filter (each in (-0.9, 0.9))."""
+    rng = np.random.default_rng(key)
+    frames = rng.standard_normal((-(-samples // cfg.cond_hop), cfg.cond_channels)).astype(np.float32)
+    frames[:, -cfg.lpc_order :] = 0.9 * np.tanh(frames[:, -cfg.lpc_order :])
+    return frames
+
+
+def test_training_and_generation_compute_the_same_source_codes():
+    cfg = SOURCE_SHAPES["hop4"]
+    frames = source_frames(cfg, 0, 400)
+    filters = frame_filters(frames, ORDER)
+    codes = mulaw.encode(0.5 * np.sin(np.arange(400) / 7.0) + 0.05 * np.random.default_rng(1).standard_normal(400), MU)
+    predicted, last, excitation = crop_source(codes, 0, 400, filters, cfg.cond_hop, MU)
+    state = SourceState(1, ORDER, MU)
+    previous = np.array([mulaw.silence_code(MU)])
+    for t in range(400):
+        p, e = state.advance(previous, filters[t // cfg.cond_hop][None])
+        assert (p[0], e[0]) == (predicted[t], last[t]), t
+        previous = codes[t : t + 1]
+    # A crop from the middle of the utterance reads the same codes as the whole.
+    mid = crop_source(codes, 120, 50, filters, cfg.cond_hop, MU)
+    for whole, part in zip((predicted, last, excitation), mid, strict=True):
+        assert np.array_equal(whole[120:170], part)
+    # Sampling the excitation that training targets gives the sample back, to the excitation's
+    # quantisation (a step of each), wherever the excitation is within full scale (not clipped).
+    state = SourceState(1, ORDER, MU)
+    previous = np.array([mulaw.silence_code(MU)])
+    for t in range(400):
+        state.advance(previous, filters[t // cfg.cond_hop][None])
+        made = state.sample(excitation[t : t + 1])
+        true, e = mulaw.decode(codes[t : t + 1], MU)[0], mulaw.decode(excitation[t : t + 1], MU)[0]
+        if abs(true - state.predicted[0]) < 0.99:
+            step = np.log1p(MU) / MU * 2 / MU  # μ-law's step in value near x is step × (1 + μ|x|)
+            assert abs(mulaw.decode(made, MU)[0] - true) <= step * (2 + MU * (abs(e) + abs(true))), t
+        previous = codes[t : t + 1]
+
+
+def full_pass(model, codes: np.ndarray, frames: list[np.ndarray], speakers: torch.Tensor) -> torch.Tensor:
+    """The forward pass's logits over whole streams, with the source codes training would compute."""
+    cfg = model.config
+    rows = []
+    silence = mulaw.silence_code(cfg.mu)
+    for b in range(len(codes)):
+        filters = frame_filters(frames[b], cfg.lpc_order)
+        predicted, last, _ = crop_source(codes[b], 0, codes.shape[1], filters, cfg.cond_hop, cfg.mu)
+        inputs = torch.from_numpy(np.concatenate([[silence], codes[b, :-1]]))[None]
+        window = frame_window(len(frames[b]), 0, len(frames[b]) + 1, cfg.cond_layers)
+        f = torch.from_numpy(frames[b]).t()[None][:, :, window]
+        source = (torch.from_numpy(predicted)[None], torch.from_numpy(last)[None])
+        rows.append(model(inputs, speakers[b : b + 1], f, 0, source=source)[0])
+    return torch.stack(rows)
+
+
+@pytest.mark.parametrize("shape", list(SOURCE_SHAPES))
+def test_every_backend_draws_the_same_path_and_its_logits_are_the_full_pass(shape):
+    model = random_model(SOURCE_SHAPES[shape])
+    cfg = model.config
+    length = cfg.receptive_field + 23
+    frames = [source_frames(cfg, key, length) for key in (3, 4)]
+    paths = {}
+    for make in (NaiveGenerator, CachedGenerator):
+        g = make(model, 2)
+        for slot in range(2):
+            g.reset(slot, speaker=slot, temperature=0.8 + 0.3 * slot, seed=10 + slot, frames=frames[slot])
+        first = g.generate(9)
+        paths[make.name] = np.concatenate([first, g.generate(length - 9)], axis=1)
+    assert np.array_equal(paths["naive"], paths["torch"])
+    codes = paths["torch"]
+    assert len(np.unique(codes)) > 20  # it sampled something, not silence
+    full = full_pass(model, codes, frames, torch.tensor([0, 1]))
+    for make in (NaiveGenerator, CachedGenerator):
+        g = make(model, 2)
+        for slot in range(2):
+            g.reset(slot, speaker=slot, frames=frames[slot])
+        silence = torch.full((2,), mulaw.silence_code(cfg.mu))
+        inputs = torch.cat([silence[:, None], torch.from_numpy(codes[:, :-1])], dim=1)
+        stepped = torch.stack([g.step(inputs[:, t]) for t in range(length)], dim=-1)
+        assert (stepped - full).abs().max().item() < 1e-4, make.name
+
+
+def test_streams_move_suspend_and_resume_with_their_source():
+    model = random_model(SOURCE_SHAPES["hop4"])
+    frames = [source_frames(model.config, key, 400) for key in (5, 6)]
+    alone = CachedGenerator(model, 1)
+    alone.reset(0, seed=3, frames=frames[0])
+    expected = alone.generate(300)[0]
+    g = CachedGenerator(model, 3)
+    g.reset(2, seed=3, frames=frames[0])
+    g.reset(0, seed=4, frames=frames[1])
+    part = [g.generate(100)[2]]
+    g.move(2, 1)
+    part.append(g.generate(100, active=2)[1])
+    saved = g.suspend(1)
+    g.generate(50, active=1)
+    g.resume(1, saved)
+    part.append(g.generate(100, active=2)[1])
+    assert np.array_equal(np.concatenate(part), expected)
+
+
+def test_only_the_backends_that_take_the_source_run_a_source_filter_model():
+    model = random_model(SOURCE_SHAPES["hop4"])
+    assert available_backends(model) == ["naive", "torch"]
+    assert make_generator(model, 2).name == "torch"
+    with pytest.raises(WavenetError, match="backend 'native' cannot run here; available: naive, torch"):
+        make_generator(model, 2, "native")
+    with pytest.raises(WavenetError, match="the native backend does not run source-filter models"):
+        NativeGenerator(model, 2)
+    with pytest.raises(WavenetError, match="needs cond_channels > lpc_order"):
+        dataclasses.replace(SHAPES["debug"], lpc_order=4)

@@ -30,8 +30,9 @@ def frame_filters(frames: np.ndarray, order: int) -> np.ndarray:
 
 
 def crop_source(
-    codes: np.ndarray, start: int, length: int, filters: np.ndarray, hop: int, mu: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    codes: np.ndarray, start: int, length: int, filters: np.ndarray, hop: int, mu: int,
+    heard: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
     """The source inputs and targets of positions start .. start + length - 1 of an utterance's codes.
 
     Returns (prediction codes, last-excitation codes, excitation codes), each (length,) int64:
@@ -39,26 +40,36 @@ def crop_source(
     Before the utterance's first sample the signal is the silence code's value (what the network
     reads there), and the prediction of the sample before the first is zero.
     Positions past the utterance's end (a short utterance in a longer crop) get silence codes.
+
+    ``heard``: the codes the network reads instead of ``codes`` (the same length; noise injected
+    in training, LPCNet's way of teaching it to correct its own errors): predictions and the last
+    excitations come from them, the target excitations are the true samples' less those predictions.
     """
     order = filters.shape[1] - 1
     first = start - 1  # e_{t-1} needs the prediction of one sample before the crop
     end = min(start + length, len(codes))
     span = np.arange(first, end)  # samples whose prediction and excitation are needed
     lo = first - order
-    history = np.full(end - lo, float(mulaw.decode(np.array([mulaw.silence_code(mu)]), mu)[0]))
+    silence_value = float(mulaw.decode(np.array([mulaw.silence_code(mu)]), mu)[0])
     known = np.arange(max(lo, 0), end)
-    history[known - lo] = mulaw.decode(np.asarray(codes[known.min() : end]) if len(known) else np.zeros(0), mu)
+
+    def values(source: np.ndarray) -> np.ndarray:  # samples lo .. end - 1
+        history = np.full(end - lo, silence_value)
+        history[known - lo] = mulaw.decode(np.asarray(source[known.min() : end]), mu)
+        return history
+
+    history = values(codes if heard is None else heard)
     coefficients = filters[np.clip(span, 0, None) // hop]  # (len(span), order + 1)
     predicted = lpc_predict(history, coefficients)  # (len(span),): p of samples first .. end - 1
     predicted[span < 0] = 0.0
-    signal = history[order:]  # s of samples first .. end - 1
-    excitation = mulaw.encode(np.clip(signal - predicted, -1, 1), mu)
+    excitation = mulaw.encode(np.clip(history[order:] - predicted, -1, 1), mu)  # what is heard of e, first .. end - 1
+    target = excitation if heard is None else mulaw.encode(np.clip(values(codes)[order:] - predicted, -1, 1), mu)
     silence = mulaw.silence_code(mu)
     out = [np.full(length, silence, dtype=np.int64) for _ in range(3)]
     n = end - start
     out[0][:n] = mulaw.encode(np.clip(predicted[1:], -1, 1), mu)
     out[1][:n] = excitation[:-1]
-    out[2][:n] = excitation[1:]
+    out[2][:n] = target[1:]
     return out[0], out[1], out[2]
 
 

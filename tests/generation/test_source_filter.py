@@ -139,3 +139,39 @@ def test_only_the_backends_that_take_the_source_run_a_source_filter_model():
         NativeGenerator(model, 2)
     with pytest.raises(WavenetError, match="needs cond_channels > lpc_order"):
         dataclasses.replace(SHAPES["debug"], lpc_order=4)
+
+
+def test_noise_injection_hears_a_noisy_signal_and_targets_the_true_one():
+    """LPCNet's training trick: predictions and inputs from noisy codes, the target the true sample less that prediction."""
+    cfg = SOURCE_SHAPES["hop4"]
+    filters = frame_filters(source_frames(cfg, 0, 200), ORDER)
+    codes = mulaw.encode(0.4 * np.sin(np.arange(200) / 5.0), MU)
+    clean = crop_source(codes, 50, 100, filters, cfg.cond_hop, MU)
+    same = crop_source(codes, 50, 100, filters, cfg.cond_hop, MU, heard=codes.copy())
+    assert all(np.array_equal(a, b) for a, b in zip(clean, same, strict=True))
+    heard = np.clip(codes + np.random.default_rng(0).integers(-3, 4, 200), 0, MU)
+    predicted, last, target = crop_source(codes, 50, 100, filters, cfg.cond_hop, MU, heard=heard)
+    assert not np.array_equal(predicted, clean[0])  # predicted from what was heard
+    noisy_target = crop_source(heard, 50, 100, filters, cfg.cond_hop, MU)[2]
+    assert not np.array_equal(target, noisy_target)  # ... but the target is the true sample's excitation
+    p = mulaw.decode(predicted, MU)  # (to the prediction's own code)
+    s = mulaw.decode(codes[50:150], MU)
+    e = mulaw.decode(target, MU)
+    unclipped = np.abs(e) < 0.99
+    assert unclipped.mean() > 0.8 and np.abs(e - (s - p))[unclipped].mean() < 0.02
+
+
+def test_the_crop_sampler_injects_noise_into_what_is_heard_only(tmp_path):
+    from wavenet.data.dataset import IGNORE, CropSampler, Split
+
+    rng = np.random.default_rng(0)
+    codes = mulaw.encode(0.3 * np.sin(np.arange(4000) / 9.0), MU).astype(np.uint8)
+    frames = source_frames(SOURCE_SHAPES["hop4"], 1, 4000).astype(np.float16)
+    split = Split("train", codes, np.array([[0, 4000, 0]]), frames, np.array([[0, len(frames)]]))
+    kwargs = dict(length=200, receptive_field=33, mu=MU, seed=0, hop=4, context=1, lpc_order=ORDER)
+    clean = CropSampler(split, **kwargs).batch(3, 4)
+    noisy = CropSampler(split, **kwargs, source_noise=2.0).batch(3, 4)
+    assert torch.equal(clean.targets == IGNORE, noisy.targets == IGNORE) and torch.equal(clean.frames, noisy.frames)
+    assert not torch.equal(clean.inputs, noisy.inputs) and not torch.equal(clean.source[0], noisy.source[0])
+    assert (clean.inputs - noisy.inputs).abs().float().mean() < 3
+    del rng

@@ -145,10 +145,13 @@ class CropSampler:
         speaker_dropout: float = 0.0,
         any_speaker: int = 0,
         lpc_order: int = 0,
+        source_noise: float = 0.0,
     ) -> None:
         """``hop`` and ``context`` (a conditioned model's cond_hop and cond_layers) ask for frames with the crops;
         a ``speaker_dropout`` share of crops gets speaker id ``any_speaker`` instead of its own;
-        ``lpc_order`` > 0 (a source-filter model) asks for source inputs and excitation targets."""
+        ``lpc_order`` > 0 (a source-filter model) asks for source inputs and excitation targets, and
+        ``source_noise`` (in μ-law codes: a Gaussian's standard deviation, rounded) perturbs what
+        such a model hears of the signal (:func:`wavenet.excitation.crop_source`'s ``heard``)."""
         if length < 1:
             raise WavenetError(f"crop length must be at least one sample, got {length}")
         if len(split.index) == 0:
@@ -160,7 +163,7 @@ class CropSampler:
         self.seed = seed
         self.hop, self.context = hop, context
         self.speaker_dropout, self.any_speaker = speaker_dropout, any_speaker
-        self.lpc_order, self.mu = lpc_order, mu
+        self.lpc_order, self.mu, self.source_noise = lpc_order, mu, source_noise
         if hop and split.feats is None:
             raise WavenetError(f"split {split.name} holds no feature frames (prepare the data with --features)")
         lengths = split.index[:, 1].astype(np.float64)
@@ -179,6 +182,7 @@ class CropSampler:
         speakers = self.split.index[picks, 2].astype(np.int64)
         frames = []
         source = np.zeros((2, batch_size, self.length), dtype=np.int64) if self.lpc_order else None
+        noise_rng = np.random.Generator(np.random.PCG64([self.seed, stream, step, rank, 2]))  # crops unchanged
         for b, (i, u) in enumerate(zip(picks, starts, strict=True)):
             codes = self.split.utterance(int(i))
             # The utterance as a sequence of n + 1 inputs: [silence] + codes; targets are codes.
@@ -189,17 +193,24 @@ class CropSampler:
             else:  # first target index, in [0, n - length]
                 start = int(u * (max(n - self.length, 0) + 1))
             take = min(self.length, n - start)
+            heard = None
+            if source is not None and self.source_noise > 0:  # what the network hears: the crop and its history, noisy
+                lo = max(0, start - 1 - self.lpc_order)
+                heard = np.array(codes, dtype=np.int64)
+                noise = np.rint(noise_rng.normal(0.0, self.source_noise, start + take - lo)).astype(np.int64)
+                heard[lo : start + take] = np.clip(heard[lo : start + take] + noise, 0, self.mu)
             targets[b, :take] = codes[start : start + take]
             if source is not None:  # the targets become excitation codes; their inputs, the source's codes
                 filters = frame_filters(self.split.utterance_frames(int(i)), self.lpc_order)
                 source[0, b], source[1, b], excitation = crop_source(
-                    codes, start, self.length, filters, self.hop, self.mu
+                    codes, start, self.length, filters, self.hop, self.mu, heard
                 )
                 targets[b, :take] = excitation[:take]
+            said = codes if heard is None else heard  # the last sample's code, as the network hears it
             if start == 0:
-                inputs[b, 1:take] = codes[: take - 1]
+                inputs[b, 1:take] = said[: take - 1]
             else:
-                inputs[b, :take] = codes[start - 1 : start - 1 + take]
+                inputs[b, :take] = said[start - 1 : start - 1 + take]
                 targets[b, : self.skip] = IGNORE
         if self.speaker_dropout:  # from a generator of its own: the crops stay those of no dropout
             drop = np.random.Generator(np.random.PCG64([self.seed, stream, step, rank, 1])).random(batch_size)

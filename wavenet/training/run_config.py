@@ -27,6 +27,9 @@ class DataConfig:
     # Share of crops whose speaker is replaced by one more id, "any": the model then also serves
     # with no speaker given, and voices it never heard (a vocoder, whose frames carry the voice).
     speaker_dropout: float = 0.0
+    # A source-filter model (model.lpc_order > 0) hears the signal with this much noise (a Gaussian's
+    # standard deviation in μ-law codes, rounded; LPCNet's noise injection): 0 hears it clean.
+    source_noise: float = 0.0
 
 
 @dataclass
@@ -114,7 +117,7 @@ CHOICES = {
 }
 POSITIVE = ("data.crop_seconds", "data.batch_size", "data.valid_crops", "optim.lr", "train.steps")
 POSITIVE += ("train.log_every", "train.eval_every", "train.checkpoint_every", "train.keep_last")
-NON_NEGATIVE = ("optim.warmup_steps", "optim.grad_clip", "optim.weight_decay", "train.threads")
+NON_NEGATIVE = ("optim.warmup_steps", "optim.grad_clip", "optim.weight_decay", "train.threads", "data.source_noise")
 NON_NEGATIVE += ("train.eval_audio_seconds", "optim.min_lr_ratio")
 
 

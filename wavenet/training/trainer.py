@@ -183,7 +183,7 @@ class Trainer:
         lpc = self.model_config.lpc_order
         self.sampler = CropSampler(
             self.data.split("train"), self.crop, rf, self.data.mu, seed, config.data.skip_context, *frames, *dropout,
-            lpc_order=lpc,
+            lpc_order=lpc, source_noise=config.data.source_noise,
         )  # fmt: skip
         valid_name = "valid" if "valid" in self.data.split_names else "train"
         valid_sampler = CropSampler(

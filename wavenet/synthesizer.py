@@ -194,12 +194,12 @@ class Synthesizer:
             frames = np.concatenate(text_frames(self.checkpoint, request.text, request.speaker, request.rate,
                                                 request.pitch))  # fmt: skip
             samples = len(frames) * self.checkpoint.config.cond_hop
-        else:
-            frames, samples, gain = input_frames(self.checkpoint, request, limits.max_seconds)
-            if request.text is not None and limits.max_seconds is not None and samples > limits.max_seconds * rate:
+            if limits.max_seconds is not None and samples > limits.max_seconds * rate:
                 raise RequestError(
                     "text", f"spoken it lasts {samples / rate:.1f} s, more than the {limits.max_seconds:g} s allowed"
                 )
+        else:
+            frames, samples, gain = input_frames(self.checkpoint, request, limits.max_seconds)
         return Plan(request.speaker, samples, request.temperature, request.seed, frames, gain)
 
     def stream(self, plan: Plan) -> Synthesis:

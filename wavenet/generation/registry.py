@@ -46,16 +46,16 @@ def available_backends(model: WaveNet, batch_size: int = 1) -> list[str]:
     """Backends that can run this model where it is, at this batch size, slowest first.
 
     A source-filter model (``lpc_order`` > 0) runs on the backends that take its extra inputs
-    (``takes_source``): for now the naive and torch ones.
+    (``takes_source``): naive, torch and native (not yet the CUDA-graph and Triton ones).
     """
-    if model.config.lpc_order:
-        return [name for name, cls in BACKENDS.items() if cls.takes_source]
     names = [NaiveGenerator.name, CachedGenerator.name]
     device = next(model.parameters()).device
     if device.type == "cpu" and native.available():
         names += [native.NativeGenerator.name, native.NativeHalfGenerator.name]
     if device.type == "cuda":
         names += [GraphGenerator.name, *checked_fused_backends(model, batch_size)]
+    if model.config.lpc_order:
+        names = [name for name in names if BACKENDS[name].takes_source]
     return names
 
 

@@ -34,6 +34,16 @@
  *   cond     [active][F][L][Gp]      a conditioned model's frame projections for this call (conv column
  *                                    order); step s of row r reads frames i and i + 1 at offset
  *                                    o = cond_offset[r] + s, i = o / hop, weighted by (o % hop) / hop
+ *
+ * A source-filter model (order p > 0; wavenet/excitation.py says what these are) also has
+ *   pred_table, exc_table [classes][Rp]   the embeddings of the prediction's and the last excitation's codes
+ *   src_history [B][p], src_predicted [B]  double: each stream's last p samples and its last prediction
+ *                                          (SourceState's arrays in Python, read and written here)
+ *   filters  [active][F][p + 1]           double: the predictor of each frame of this call's window
+ * and step s of row r, before the network: e = code(s_last - p_last), the history takes s_last,
+ * p = -(a_1 s_{t-1} + ... + a_p s_{t-p}) with frame i's a; the input adds the two codes' rows; the
+ * sampled code is an excitation, and the sample's code is code(p + value(e)). The arithmetic, in
+ * double, is numpy's in excitation.py, operation for operation, so the codes agree.
  */
 
 #define PY_SSIZE_T_CLEAN
@@ -91,6 +101,37 @@ TARGET_AVX2 static inline __m256 gated8(__m256 f, __m256 g) {
 }
 #endif
 
+/* μ-law as wavenet/mulaw.py computes it with numpy (float64, the same libm calls, in the same order):
+ * code_of clips to [-1, 1]; value_of returns the float32 numpy gives, widened. No fused
+ * multiply-adds here, which numpy does not do either. */
+__attribute__((optimize("fp-contract=off"))) static int64_t code_of(double x, int mu) {
+    x = x < -1.0 ? -1.0 : (x > 1.0 ? 1.0 : x);
+    double sign = x > 0.0 ? 1.0 : (x < 0.0 ? -1.0 : 0.0);
+    double y = sign * log1p((double)mu * fabs(x)) / log1p((double)mu);
+    return (int64_t)floor((y + 1.0) / 2.0 * (double)mu + 0.5);
+}
+
+__attribute__((optimize("fp-contract=off"))) static double value_of(int64_t code, int mu) {
+    double y = 2.0 * (double)code / (double)mu - 1.0;
+    double sign = y > 0.0 ? 1.0 : (y < 0.0 ? -1.0 : 0.0);
+    return (double)(float)(sign * expm1(fabs(y) * log1p((double)mu)) / (double)mu);
+}
+
+/* A source-filter stream's step (SourceState.advance): given its newest sample's code, the codes of
+ * its last excitation and of the next sample's prediction, from the predictor a [p + 1]. */
+__attribute__((optimize("fp-contract=off"))) static void source_advance(int64_t code, const double *a, int order,
+                                                                        int mu, double *history, double *predicted,
+                                                                        int64_t *pcode, int64_t *ecode) {
+    double value = value_of(code, mu);
+    *ecode = code_of(value - *predicted, mu);
+    memmove(history, history + 1, sizeof(double) * (size_t)(order - 1));
+    history[order - 1] = value;
+    double p = 0.0;
+    for (int j = 1; j <= order; j++) p -= a[j] * history[order - j];
+    *predicted = p;
+    *pcode = code_of(p, mu);
+}
+
 /* max(x, 0) that keeps a NaN, as torch's relu does (fmaxf would turn it into 0). */
 static inline float relu(float x) { return x < 0.0f ? 0.0f : x; }
 
@@ -131,6 +172,11 @@ typedef struct {
     float *x, *taps, *h, *o, *probs, *z, *skip, *hidden, *logits;
     float *cbias; /* [T][Gp], private to each thread: a row's speaker plus conditioning term */
     int64_t *codes;
+    int order;                           /* a source-filter model's p; 0 for any other */
+    const float *pred_table, *exc_table; /* [classes][Rp] */
+    double *src_history, *src_predicted; /* shared state, [B][p] and [B] */
+    double *my_history, *my_predicted;   /* private copies during a call, [T][B][p] and [T][B] */
+    double silence_value;                /* the value of the code of silence: the history before a stream */
 } Net;
 
 static const void *weights(const Net *net, const void *base, size_t offset) {
@@ -429,6 +475,7 @@ static void barrier_wait(Barrier *b, int *local) {
 
 typedef struct {
     int64_t t0, steps, active, by_rows;
+    const double *filters;               /* a source-filter model's [active][cond_frames][order + 1] */
     const float *uniforms, *temperature; /* [active][steps], [active] */
     int64_t *last, *out;                 /* [active], [active][steps] */
     const int64_t *teacher;              /* one teacher-forced step: inputs [active], logits out */
@@ -514,6 +561,14 @@ static void run_thread(Generator *g, const Call *call, int tid) {
         if (!rows) barrier_wait(&g->barrier, sense);     \
     } while (0)
 
+    int P = n->order, mu = n->classes - 1;
+    /* A source-filter model's state, private for the call (threads by columns all compute it, alike). */
+    double *hist = n->my_history + (size_t)tid * B * (P ? P : 1), *pred = n->my_predicted + (size_t)tid * B;
+    if (P)
+        for (int r = r0; r < r1; r++) {
+            memcpy(hist + (size_t)r * P, n->src_history + (size_t)r * P, sizeof(double) * P);
+            pred[r] = n->src_predicted[r];
+        }
     for (int r = r0; r < r1; r++) codes[r] = call->teacher ? call->teacher[r] : call->last[r];
     for (int64_t step = 0; step < call->steps; step++) {
         int64_t t = call->t0 + step;
@@ -524,6 +579,13 @@ static void run_thread(Generator *g, const Call *call, int tid) {
                 int64_t code = j < n->kin - 1 ? n->past[(size_t)r * (n->kin - 1) + j] : codes[r];
                 const float *row = n->in_taps + ((size_t)j * (n->classes + 1) + (size_t)code) * rp;
                 for (int c = 0; c < rp; c++) xr[c] += row[c];
+            }
+            if (P) { /* and the source's two codes */
+                int64_t o = call->cond_offset[r] + step, pcode, ecode;
+                const double *a = call->filters + ((size_t)r * call->cond_frames + (size_t)(o / n->hop)) * (P + 1);
+                source_advance(codes[r], a, P, mu, hist + (size_t)r * P, pred + r, &pcode, &ecode);
+                const float *prow = n->pred_table + (size_t)pcode * rp, *erow = n->exc_table + (size_t)ecode * rp;
+                for (int c = 0; c < rp; c++) xr[c] += prow[c] + erow[c];
             }
         }
         for (int l = 0; l < n->layers; l++) {
@@ -602,6 +664,7 @@ static void run_thread(Generator *g, const Call *call, int tid) {
             /* Every thread draws the same code (same logits, same uniform): no meeting needed. */
             codes[r] = sample(lg, n->classes, cp, call->temperature[r], call->uniforms[(size_t)r * call->steps + step],
                               probs + (size_t)r * cp, n->silence);
+            if (P) codes[r] = code_of(pred[r] + value_of(codes[r], mu), mu); /* the excitation drawn, as a sample */
             if (lead) call->out[(size_t)r * call->steps + step] = codes[r];
         }
         /* The next step's first writes to shared buffers (z, skip) come after this step's readers
@@ -610,6 +673,11 @@ static void run_thread(Generator *g, const Call *call, int tid) {
     }
     if (lead && !call->teacher)
         for (int r = r0; r < r1; r++) call->last[r] = codes[r];
+    if (lead && P)
+        for (int r = r0; r < r1; r++) {
+            memcpy(n->src_history + (size_t)r * P, hist + (size_t)r * P, sizeof(double) * P);
+            n->src_predicted[r] = pred[r];
+        }
 #undef SYNC
 }
 
@@ -665,34 +733,37 @@ static void generator_free(PyObject *capsule) {
     free(g->net.x);
     free(g->net.cbias);
     free(g->net.codes);
+    free(g->net.my_history);
+    free(g->net.my_predicted);
     free(g);
 }
 
 static void *ptr(unsigned long long address) { return (void *)(uintptr_t)address; }
 
 /* create(dims, dilations, weight addresses, state addresses, threads) -> capsule
- *   dims = (layers, rp, gp, hp, sp, cp, classes, kernel, kin, batch, half, silence, hop)
- *   weights = (in_taps, in_bias, conv_w, conv_b, skip_w, skip_b, res_w, res_b, head_w1, head_b1, head_w2, head_b2)
+ *   dims = (layers, rp, gp, hp, sp, cp, classes, kernel, kin, batch, half, silence, hop, order)
+ *   weights = (in_taps, in_bias, conv_w, conv_b, skip_w, skip_b, res_w, res_b, head_w1, head_b1, head_w2, head_b2,
+ *              pred_table, exc_table)   (the last two 0 without a source-filter model)
  *   threads: the number of threads, which is also the number of column slices the weights were packed in
- *   state = (past, spk_bias, ring_0, ..., ring_{L-1}) */
+ *   state = (past, spk_bias, src_history, src_predicted, ring_0, ..., ring_{L-1}) */
 static PyObject *create(PyObject *self, PyObject *args) {
     PyObject *dims, *dilations, *wts, *state;
     int threads;
     if (!PyArg_ParseTuple(args, "O!O!O!O!i", &PyTuple_Type, &dims, &PyTuple_Type, &dilations, &PyTuple_Type, &wts,
                           &PyTuple_Type, &state, &threads))
         return NULL;
-    if (PyTuple_GET_SIZE(dims) != 13 || PyTuple_GET_SIZE(wts) != 12) {
-        PyErr_SetString(PyExc_ValueError, "create: expected 13 sizes and 12 weight addresses");
+    if (PyTuple_GET_SIZE(dims) != 14 || PyTuple_GET_SIZE(wts) != 14) {
+        PyErr_SetString(PyExc_ValueError, "create: expected 14 sizes and 14 weight addresses");
         return NULL;
     }
     Generator *g = calloc(1, sizeof(Generator));
     if (!g) return PyErr_NoMemory();
     Net *n = &g->net;
-    int *fields[] = {&n->layers, &n->rp,    &n->gp,    &n->hp,   &n->sp,   &n->cp,
-                     &n->classes, &n->kernel, &n->kin, &n->batch, &n->half, &n->silence, &n->hop};
-    for (int i = 0; i < 13; i++) *fields[i] = (int)PyLong_AsLong(PyTuple_GET_ITEM(dims, i));
-    if (n->layers < 1 || n->layers > 256 || PyTuple_GET_SIZE(dilations) != n->layers ||
-        PyTuple_GET_SIZE(state) != 2 + n->layers || threads < 1 || threads > MAX_THREADS || n->rp % 8 ||
+    int *fields[] = {&n->layers, &n->rp,    &n->gp,    &n->hp,   &n->sp,   &n->cp,      &n->classes,
+                     &n->kernel, &n->kin,   &n->batch, &n->half, &n->silence, &n->hop, &n->order};
+    for (int i = 0; i < 14; i++) *fields[i] = (int)PyLong_AsLong(PyTuple_GET_ITEM(dims, i));
+    if (n->layers < 1 || n->layers > 256 || PyTuple_GET_SIZE(dilations) != n->layers || n->order < 0 ||
+        PyTuple_GET_SIZE(state) != 4 + n->layers || threads < 1 || threads > MAX_THREADS || n->rp % 8 ||
         n->gp % (16 * threads) || n->sp % (8 * threads) || n->cp % (8 * threads)) {
         free(g);
         PyErr_SetString(PyExc_ValueError, "create: inconsistent sizes");
@@ -700,15 +771,17 @@ static PyObject *create(PyObject *self, PyObject *args) {
     }
     for (int l = 0; l < n->layers; l++) {
         n->dilations[l] = PyLong_AsLongLong(PyTuple_GET_ITEM(dilations, l));
-        n->rings[l] = ptr(PyLong_AsUnsignedLongLong(PyTuple_GET_ITEM(state, 2 + l)));
+        n->rings[l] = ptr(PyLong_AsUnsignedLongLong(PyTuple_GET_ITEM(state, 4 + l)));
     }
     const void **wp[] = {(const void **)&n->in_taps, (const void **)&n->in_bias, &n->conv_w,
                          (const void **)&n->conv_b, &n->skip_w, (const void **)&n->skip_b, &n->res_w,
                          (const void **)&n->res_b, &n->head_w1, (const void **)&n->head_b1, &n->head_w2,
-                         (const void **)&n->head_b2};
-    for (int i = 0; i < 12; i++) *wp[i] = ptr(PyLong_AsUnsignedLongLong(PyTuple_GET_ITEM(wts, i)));
+                         (const void **)&n->head_b2, (const void **)&n->pred_table, (const void **)&n->exc_table};
+    for (int i = 0; i < 14; i++) *wp[i] = ptr(PyLong_AsUnsignedLongLong(PyTuple_GET_ITEM(wts, i)));
     n->past = ptr(PyLong_AsUnsignedLongLong(PyTuple_GET_ITEM(state, 0)));
     n->spk_bias = ptr(PyLong_AsUnsignedLongLong(PyTuple_GET_ITEM(state, 1)));
+    n->src_history = ptr(PyLong_AsUnsignedLongLong(PyTuple_GET_ITEM(state, 2)));
+    n->src_predicted = ptr(PyLong_AsUnsignedLongLong(PyTuple_GET_ITEM(state, 3)));
     if (PyErr_Occurred()) {
         free(g);
         return NULL;
@@ -722,10 +795,14 @@ static PyObject *create(PyObject *self, PyObject *args) {
     float *scratch = calloc(total, sizeof(float));
     n->cbias = calloc(T * (size_t)n->gp, sizeof(float));
     n->codes = calloc(T * B, sizeof(int64_t));
-    if (!scratch || !n->cbias || !n->codes) {
+    n->my_history = calloc(T * B * (size_t)(n->order ? n->order : 1), sizeof(double));
+    n->my_predicted = calloc(T * B, sizeof(double));
+    if (!scratch || !n->cbias || !n->codes || !n->my_history || !n->my_predicted) {
         free(scratch);
         free(n->cbias);
         free(n->codes);
+        free(n->my_history);
+        free(n->my_predicted);
         free(g);
         return PyErr_NoMemory();
     }
@@ -752,14 +829,15 @@ static PyObject *create(PyObject *self, PyObject *args) {
     return PyCapsule_New(g, "wavenet._native.Generator", generator_free);
 }
 
-/* run(capsule, t0, steps, active, by_rows, uniforms, temperature, last, out, cond, cond_offset, cond_frames):
- * a chunk of sampled steps; cond is 0 for a model without local conditioning. */
+/* run(capsule, t0, steps, active, by_rows, uniforms, temperature, last, out, cond, cond_offset, cond_frames,
+ *     filters): a chunk of sampled steps; cond is 0 for a model without local conditioning, filters 0 for
+ * a model without a source. */
 static PyObject *run(PyObject *self, PyObject *args) {
     PyObject *capsule;
     long long t0, steps, active, by_rows, cond_frames;
-    unsigned long long uniforms, temperature, last, out, cond, cond_offset;
-    if (!PyArg_ParseTuple(args, "OLLLLKKKKKKL", &capsule, &t0, &steps, &active, &by_rows, &uniforms, &temperature,
-                          &last, &out, &cond, &cond_offset, &cond_frames))
+    unsigned long long uniforms, temperature, last, out, cond, cond_offset, filters;
+    if (!PyArg_ParseTuple(args, "OLLLLKKKKKKLK", &capsule, &t0, &steps, &active, &by_rows, &uniforms, &temperature,
+                          &last, &out, &cond, &cond_offset, &cond_frames, &filters))
         return NULL;
     Generator *g = PyCapsule_GetPointer(capsule, "wavenet._native.Generator");
     if (!g) return NULL;
@@ -767,19 +845,21 @@ static PyObject *run(PyObject *self, PyObject *args) {
         PyErr_SetString(PyExc_ValueError, "run: active must be in [1, batch] and steps non-negative");
         return NULL;
     }
-    Call call = {t0,   steps, active, by_rows, ptr(uniforms), ptr(temperature), ptr(last), ptr(out), NULL, NULL,
-                 ptr(cond), ptr(cond_offset), cond_frames};
+    Call call = {.t0 = t0, .steps = steps, .active = active, .by_rows = by_rows, .filters = ptr(filters),
+                 .uniforms = ptr(uniforms), .temperature = ptr(temperature), .last = ptr(last), .out = ptr(out),
+                 .cond = ptr(cond), .cond_offset = ptr(cond_offset), .cond_frames = cond_frames};
     Py_BEGIN_ALLOW_THREADS run_call(g, &call);
     Py_END_ALLOW_THREADS Py_RETURN_NONE;
 }
 
-/* step(capsule, t, active, by_rows, inputs, logits, cond, cond_offset, cond_frames): one teacher-forced step. */
+/* step(capsule, t, active, by_rows, inputs, logits, cond, cond_offset, cond_frames, filters): one teacher-forced
+ * step. */
 static PyObject *step(PyObject *self, PyObject *args) {
     PyObject *capsule;
     long long t, active, by_rows, cond_frames;
-    unsigned long long inputs, logits, cond, cond_offset;
-    if (!PyArg_ParseTuple(args, "OLLLKKKKL", &capsule, &t, &active, &by_rows, &inputs, &logits, &cond, &cond_offset,
-                          &cond_frames))
+    unsigned long long inputs, logits, cond, cond_offset, filters;
+    if (!PyArg_ParseTuple(args, "OLLLKKKKLK", &capsule, &t, &active, &by_rows, &inputs, &logits, &cond, &cond_offset,
+                          &cond_frames, &filters))
         return NULL;
     Generator *g = PyCapsule_GetPointer(capsule, "wavenet._native.Generator");
     if (!g) return NULL;
@@ -787,8 +867,9 @@ static PyObject *step(PyObject *self, PyObject *args) {
         PyErr_SetString(PyExc_ValueError, "step: active must be in [1, batch]");
         return NULL;
     }
-    Call call = {t, 1, active, by_rows, NULL, NULL, NULL, NULL, ptr(inputs), ptr(logits), ptr(cond), ptr(cond_offset),
-                 cond_frames};
+    Call call = {.t0 = t, .steps = 1, .active = active, .by_rows = by_rows, .filters = ptr(filters),
+                 .teacher = ptr(inputs), .logits_out = ptr(logits), .cond = ptr(cond), .cond_offset = ptr(cond_offset),
+                 .cond_frames = cond_frames};
     Py_BEGIN_ALLOW_THREADS run_call(g, &call);
     Py_END_ALLOW_THREADS Py_RETURN_NONE;
 }

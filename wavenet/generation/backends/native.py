@@ -19,6 +19,7 @@ import threading
 import time
 from collections.abc import Iterator
 
+import numpy as np
 import torch
 
 from wavenet.errors import WavenetError
@@ -118,6 +119,7 @@ class NativeGenerator(SlotGenerator):
 
     name = "native"
     half_weights = False
+    takes_source = True
 
     def __init__(self, model: WaveNet, batch_size: int = 1, threads: int | None = None) -> None:
         if _native is None:
@@ -150,13 +152,21 @@ class NativeGenerator(SlotGenerator):
             int(self.half_weights),
             self._silence,
             self.config.cond_hop,
+            self.config.lpc_order,
         )
-        weights = tuple(t.data_ptr() for t in self._weights)
-        state = (self._past.data_ptr(), self._speaker_bias.data_ptr(), *(r.data_ptr() for r in self._rings))
+        weights = tuple(t.data_ptr() for t in self._weights) + tuple(t.data_ptr() for t in self._source_tables)
+        # A source-filter model's state is SourceState's (slots.py moves, saves and restores it); C reads and writes it.
+        history, predicted = (0, 0) if self._source is None else (
+            self._source.history.ctypes.data, self._source.predicted.ctypes.data
+        )  # fmt: skip
+        state = (self._past.data_ptr(), self._speaker_bias.data_ptr(), history, predicted,
+                 *(r.data_ptr() for r in self._rings))  # fmt: skip
         self._handle = _native.create(dims, tuple(self.config.dilations), weights, state, self.threads)
-        # A conditioned model's frame projections for the current call, in the C code's column order.
+        # A conditioned model's frame projections for the current call, in the C code's column order,
+        # and a source-filter model's predictors of the same frames.
         self._cond = torch.zeros(0)
         self._cond_offset = torch.zeros(batch_size, dtype=torch.int64)
+        self._filters = np.zeros(0)
 
     def _pack(self, model: WaveNet) -> None:
         """Copy the weights into the layouts _native.c reads (see its header), padded with zeros.
@@ -205,6 +215,11 @@ class NativeGenerator(SlotGenerator):
             head_w2[:s, :c] = model.head.out.weight[:, :, 0].t()
             head_b2 = torch.full((cp,), float("-inf"), **f32)
             head_b2[:c] = model.head.out.bias
+            self._source_tables = [torch.zeros(0), torch.zeros(0)]
+            if cfg.lpc_order:  # the prediction's and the last excitation's embeddings, [classes][Rp]
+                for i, table in enumerate((model.prediction_input, model.excitation_input)):
+                    self._source_tables[i] = torch.zeros(c, rp, **f32)
+                    self._source_tables[i][:, :r] = table.weight
         conv_w, skip_w = _slices(conv_w, t), _slices(skip_w, t)
         head_w1, head_w2 = _slices(head_w1, t), _slices(head_w2, t)
         if self.half_weights:  # IEEE half bits; the C code reads them as uint16 and widens them
@@ -270,11 +285,24 @@ class NativeGenerator(SlotGenerator):
         packed[..., self._gate_cols] = frames[..., half:]
         self._cond = packed.contiguous()
         self._cond_offset[:k] = offsets
+        if self._source is not None:  # each row's predictors for the same frames: row r's frame i is its a_r + i
+            order, hop = self.config.lpc_order, self.config.cond_hop
+            filters = np.zeros((k, frames.shape[1], order + 1))
+            filters[:, :, 0] = 1.0  # a free slot: no prediction
+            for r, feed in enumerate(self._feeds[:k]):
+                if feed is not None:
+                    first = (int(self._pos[r]) - int(offsets[r])) // hop
+                    index = np.minimum(np.arange(first, first + frames.shape[1]), feed.available - 1)
+                    filters[r] = feed.filters(order)[index]
+            self._filters = filters
 
     def _cond_args(self) -> tuple[int, int, int]:
         if not self.config.conditioned:
             return 0, 0, 0
         return self._cond.data_ptr(), self._cond_offset.data_ptr(), self._cond.shape[1]
+
+    def _filters_arg(self) -> int:
+        return 0 if self._source is None else self._filters.ctypes.data
 
     def run(self, uniforms: torch.Tensor) -> torch.Tensor:
         k, n = uniforms.shape
@@ -306,7 +334,7 @@ class NativeGenerator(SlotGenerator):
                 _native.run(
                     self._handle, self._t + start, steps, k, int(by_rows),
                     u.data_ptr(), self._temperature.data_ptr(), self._last.data_ptr(), o.data_ptr(),
-                    *self._cond_args(),
+                    *self._cond_args(), self._filters_arg(),
                 )  # fmt: skip
                 seconds = time.perf_counter() - began
         finally:
@@ -324,7 +352,7 @@ class NativeGenerator(SlotGenerator):
         with _cores:
             _native.step(
                 self._handle, self._t, k, int(k >= self.rows_from), codes.data_ptr(), logits.data_ptr(),
-                *self._cond_args(),
+                *self._cond_args(), self._filters_arg(),
             )  # fmt: skip
         self._t += 1
         self._pos[:k] += 1

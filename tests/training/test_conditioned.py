@@ -192,6 +192,6 @@ def test_a_source_filter_vocoder_trains_resumes_and_vocodes(tmp_path):
     assert_same_state(final_state(tmp_path / "straight"), final_state(tmp_path / "resumed"))
     export(tmp_path / "straight", tmp_path / "model", "latest")
     synth = Synthesizer.load(tmp_path / "model")
-    assert synth.checkpoint.config.lpc_order == 8 and synth.backend == "torch"
+    assert synth.checkpoint.config.lpc_order == 8 and synth.backend == "native-f16"  # auto on a CPU
     audio = synth.synthesize(Request(recording=utterances[0].path, seed=1))
     assert audio.samples == 4800 and sum(len(c) for c in audio) == 4800

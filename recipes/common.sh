@@ -26,6 +26,7 @@ recipe_dir=$(cd "$(dirname "${BASH_SOURCE[1]}")" && pwd)
 recipe=$(basename "$recipe_dir")
 work=${WORK:-work/$recipe}
 prepare_args=()     # extra options for `wavenet prepare`
+export_args=()      # extra options for `wavenet export` (a release's default temperature)
 read -r -a train_args <<< "${TRAIN_OVERRIDES:-}"   # extra dotted.key=value overrides for `wavenet train`
 generate_speakers=(0)
 generate_seconds=2   # a recipe may change it; GENERATE_SECONDS in the environment wins
@@ -40,7 +41,7 @@ stage_prepare() {
 stage_train() {
     log "train: run directory $work/run (resumes if it holds checkpoints)"
     $WAVENET train "$recipe_dir/config.yaml" --resume data.dir="$work/data" run_dir="$work/run" ${train_args[@]+"${train_args[@]}"}
-    $WAVENET export "$work/run" "$work/model"
+    $WAVENET export "$work/run" "$work/model" ${export_args[@]+"${export_args[@]}"}
 }
 
 stage_eval() {

@@ -153,3 +153,31 @@ def test_a_vocoder_keeps_the_recordings_timing_and_level(tmp_path):
     unclipped = np.abs(outputs[1.0]) < 32000
     assert unclipped.mean() > 0.9
     np.testing.assert_allclose(outputs[0.1][unclipped] * 10, outputs[1.0][unclipped], atol=10.0)
+
+
+def test_a_release_names_its_default_temperature(tmp_path):
+    """metadata.temperature (wavenet export --temperature): what a request without one samples at,
+    from the API, the command line and the server alike; a bad one stops the load, naming the file."""
+    path = tmp_path / "cool"
+    save_release(random_model(PRESETS["debug"]), path, metadata={"temperature": 0.5})
+    synth = Synthesizer.load(path)
+    assert synth.checkpoint.default_temperature == 0.5 and synth.check(Request(seconds=0.1)).temperature == 0.5
+    assert synth.check(Request(seconds=0.1, temperature=1.0)).temperature == 1.0  # a request's own wins
+
+    def samples(request):
+        return np.concatenate(list(synth.synthesize(request)))
+
+    default, half = samples(Request(seconds=0.1, seed=5)), samples(Request(seconds=0.1, seed=5, temperature=0.5))
+    assert np.array_equal(default, half) and not np.array_equal(
+        default, samples(Request(seconds=0.1, seed=5, temperature=1.0))
+    )
+    assert main(["generate", str(path), "-o", str(tmp_path / "cli.wav"), "--seconds", "0.1", "--seed", "5"]) == 0
+    assert np.array_equal(sf.read(tmp_path / "cli.wav", dtype="int16")[0], default)
+    with TestClient(create_app(Settings(), [load_release(path)])) as client:
+        response = client.post("/synthesize", json={"seconds": 0.1, "seed": 5})
+        assert response.status_code == 200, response.text
+        assert np.array_equal(pcm_of_wav(response.content), default)
+    for bad in (0, -1, "warm", True):
+        save_release(random_model(PRESETS["debug"]), tmp_path / "bad", metadata={"temperature": bad})
+        with pytest.raises(WavenetError, match=r"config.json: metadata.temperature: must be a positive number"):
+            load_release(tmp_path / "bad")

@@ -90,7 +90,8 @@ def build_parser() -> argparse.ArgumentParser:
                 "--rate", type=float, default=1.0, help="speaking rate: 2 is twice as fast (default 1)"
             )
             command.add_argument("--pitch", type=float, default=1.0, help="pitch: 2 is an octave higher (default 1)")
-        command.add_argument("--temperature", type=float, default=1.0, help="softmax temperature, > 0 (default 1.0)")
+        command.add_argument("--temperature", type=float, default=None,
+                             help="softmax temperature, > 0 (default: the release's own, 1.0 unless it names one)")  # fmt: skip
         command.add_argument("--seed", type=int, default=None, help="random seed (default: a random one, printed)")
         command.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
         command.add_argument("--backend", default="auto", help="generation backend (default: the fastest available)")
@@ -170,6 +171,8 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("run_dir", type=Path)
     export.add_argument("out_dir", type=Path)
     export.add_argument("--checkpoint", default="best", help="best (default), latest, or a checkpoint file")
+    export.add_argument("--temperature", type=float, default=None,
+                        help="the release's default sampling temperature (measured on held-out data; default 1.0)")  # fmt: skip
     export.set_defaults(run=run_export)
 
     ev = sub.add_parser("eval", help="bits per sample of audio under a model, beside unigram and n-gram baselines")
@@ -364,7 +367,7 @@ def run_train(args: argparse.Namespace) -> int:
 def run_export(args: argparse.Namespace) -> int:
     from wavenet.training.export import export
 
-    source = export(args.run_dir, args.out_dir, args.checkpoint)
+    source = export(args.run_dir, args.out_dir, args.checkpoint, temperature=args.temperature)
     print(f"exported {source} to {args.out_dir}")
     return 0
 

@@ -63,6 +63,12 @@ class Checkpoint:
         return self.model.config
 
     @property
+    def default_temperature(self) -> float:
+        """The sampling temperature when none is given: metadata.temperature where the release names
+        one (chosen on held-out output, as the vocoder's is), else 1."""
+        return float(self.metadata.get("temperature", 1.0))
+
+    @property
     def default_speaker(self) -> int:
         """The speaker when none is given: "any" where the model was trained with one (speaker dropout), else 0."""
         return self.speakers.get("any", 0)
@@ -180,6 +186,9 @@ def _read_config(
     metadata = raw.get("metadata") or {}
     if not isinstance(metadata, dict):
         raise WavenetError(f"{config_path}: metadata: must be an object")
+    temperature = metadata.get("temperature", 1.0)
+    if isinstance(temperature, bool) or not isinstance(temperature, (int, float)) or not 0 < temperature < math.inf:
+        raise WavenetError(f"{config_path}: metadata.temperature: must be a positive number, got {temperature!r}")
     features = raw.get("features")
     if features is not None:
         if not isinstance(features, dict):

@@ -73,7 +73,7 @@ class Request:
     recording: Path | str | bytes | None = None
     midi: Path | str | bytes | None = None
     speaker: int | str | None = None
-    temperature: float = 1.0
+    temperature: float | None = None  # None: the release's default_temperature
     seed: int | None = None
     rate: float = 1.0  # text: 2 speaks twice as fast
     pitch: float = 1.0  # text: 2 is an octave higher
@@ -170,7 +170,8 @@ class Synthesizer:
                 value = getattr(request, field)
                 if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
                     raise RequestError(field, f"must be a positive number, got {value}")
-        temperature = check_temperature(request.temperature, limits.max_temperature)
+        given = request.temperature if request.temperature is not None else self.checkpoint.default_temperature
+        temperature = check_temperature(given, limits.max_temperature)
         seed = check_seed(request.seed if request.seed is not None else random_seed())
         return replace(request, speaker=self.speaker_id(request.speaker), temperature=temperature, seed=seed)
 

@@ -30,11 +30,13 @@ class SynthesisRequest(BaseModel):
     rate: Annotated[float, Field(gt=0, le=4, description="speaking rate of text: 2 is twice as fast")] = 1.0
     pitch: Annotated[float, Field(gt=0, le=4, description="pitch of text: 2 is an octave higher")] = 1.0
     temperature: Annotated[
-        float,
+        float | None,
         Field(
-            gt=0, description="sampling temperature, at most the server's max_temperature; lower is more conservative"
+            gt=0,
+            description="sampling temperature, at most the server's max_temperature; lower is more conservative; "
+            "default: the model's (its default_temperature)",
         ),
-    ] = 1.0
+    ] = None
     seed: Annotated[
         int | None, Field(ge=0, le=2**63 - 1, description="random seed; the same seed gives the same audio")
     ] = None
@@ -65,7 +67,10 @@ class ConditionedRequest(BaseModel):
     speaker: Annotated[
         int | str | None, Field(description="speaker id or name; default: 'any' where the model has it, else 0")
     ] = None
-    temperature: Annotated[float, Field(gt=0, description="sampling temperature, at most max_temperature")] = 1.0
+    temperature: Annotated[
+        float | None,
+        Field(gt=0, description="sampling temperature, at most max_temperature; default: the model's"),
+    ] = None
     seed: Annotated[int | None, Field(ge=0, le=2**63 - 1, description="random seed")] = None
 
 
@@ -77,6 +82,7 @@ class ModelInfo(BaseModel):
     trained: bool = Field(description="false for a preset: random weights that generate noise")
     speakers: list[Speaker]
     backend: str = Field(description="generation backend in use")
+    default_temperature: float = Field(1.0, description="the temperature of a request that names none (the release's)")
     conditioning: Conditioning | None = Field(None, description="what frames a conditioned model reads, and where")
 
 

@@ -36,6 +36,17 @@ def test_verdicts_follow_the_figures():
     assert "It hardly uses them" in conditioned.render(figures)
     ablation.update(own=3.0, constant=4.0)
     assert "It uses them: the right frames are worth 1.00 bits" in conditioned.render(figures)
+    allison = figures["vocoder"]["groups"][conditioned.TRANSCRIBED]
+    allison["Griffin-Lim"].update(wer=0.30, dnsmos=2.0)
+    allison[conditioned.OWN].update(wer=0.34, voicing_error=0.12, f0_rmse_cents=40.0, dnsmos=2.1)
+    rendered = conditioned.render(figures)
+    assert (
+        "WER 34.0% against Griffin-Lim's 30.0% on the same prompts (target: at most 3 points above: missed)" in rendered
+    )
+    assert "voicing error 12.0% (target 10%: missed), F0 RMSE 40 cents (target 50: met)" in rendered
+    assert "DNSMOS 2.10 against Griffin-Lim's 2.00 (target: at least as high: met)" in rendered
+    allison[conditioned.OWN].update(wer=0.33)
+    assert "(target: at most 3 points above: met)" in conditioned.render(figures)
 
     spoken = copy.deepcopy(common.read_json(tts.JSON))
     spoken["sentences"]["read_in_training"] = 0

@@ -2,6 +2,7 @@
 the conditioned recipes (mel_vocoder, tts, midi_piano) run on the corpus each builds."""
 
 import csv
+from pathlib import Path
 
 import pytest
 import soundfile as sf
@@ -49,9 +50,10 @@ def test_speech_offline_mel_vocoder_and_tts_recipes(tmp_path):
     assert ckpt.features.kind == "mel" and ckpt.default_speaker == ckpt.speakers["any"]
     samples = sorted((vocoder / "samples").glob("*.wav"))
     assert len(samples) == 2
-    for sample in samples:  # each test file resynthesised: its length rounded up to a whole frame
-        made = len(sf.read(sample)[0])
-        assert made % 200 == 0 and made >= 200
+    inputs = [Path(line.split("\t")[0]) for line in (vocoder / "data" / "test.tsv").read_text().splitlines()[1:3]]
+    for path in inputs:  # each test file resynthesised, exactly as long as the recording (its timing kept)
+        made = vocoder / "samples" / f"{path.parent.name}-{path.name}"
+        assert sf.info(made).frames == round(sf.info(path).duration * 16000) and sf.info(made).samplerate == 16000
 
     tts = tmp_path / "tts"  # text to speech: the English voices, each file's text aligned to it
     overrides = CONDITIONED + " model.layers_per_stack=4"  # the config names 11 layers; the debug model has 4
@@ -74,7 +76,9 @@ def test_speech_offline_mel_vocoder_and_tts_recipes(tmp_path):
     figures = conditioned.measure(vocoder=vocoder / "model", piano=none, vocoder_data=vocoder / "data", limit=1,
                                   json_path=quality / "conditioned.json")  # fmt: skip
     assert "Does the vocoder use its frames?" in conditioned.render(figures)
-    assert "wer" in figures["vocoder"]["groups"]["asterisk-en_US_f_Allison"]
+    allison = figures["vocoder"]["groups"]["asterisk-en_US_f_Allison"]
+    assert {"wer", "stoi", "pesq", "dnsmos"} <= set(allison[conditioned.OWN]) and "wer" in allison["Griffin-Lim"]
+    assert "against Griffin-Lim's" in conditioned.render(figures)
     spoken = tts_report.measure(model=tts / "model", data=tts / "data", prompts=2, extra=2,
                                 voices="asterisk-en_US_f_Allison", json_path=quality / "tts.json")  # fmt: skip
     assert "| tts-small as asterisk-en_US_f_Allison |" in tts_report.render(spoken)

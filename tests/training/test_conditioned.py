@@ -190,8 +190,9 @@ def test_a_source_filter_vocoder_trains_resumes_and_vocodes(tmp_path):
     run(config, tmp_path / "resumed", "train.steps=4", "data.crop_seconds=0.05")
     run(config, tmp_path / "resumed", "train.steps=8", "data.crop_seconds=0.05", resume=True)
     assert_same_state(final_state(tmp_path / "straight"), final_state(tmp_path / "resumed"))
-    export(tmp_path / "straight", tmp_path / "model", "latest")
+    export(tmp_path / "straight", tmp_path / "model", "latest", temperature=0.7)  # as the bundled vocoder is
     synth = Synthesizer.load(tmp_path / "model")
+    assert synth.checkpoint.default_temperature == 0.7
     assert synth.checkpoint.config.lpc_order == 8 and synth.backend == "native-f16"  # auto on a CPU
     audio = synth.synthesize(Request(recording=utterances[0].path, seed=1))
     assert audio.samples == 4800 and sum(len(c) for c in audio) == 4800

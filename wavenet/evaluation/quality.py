@@ -4,7 +4,9 @@ These numbers let a report say whether generated audio resembles real audio: its
 share of silence, its spectral centroid and flatness (noise is flat, a tone is not), the median
 pitch of its voiced frames (YIN, de Cheveigné & Kawahara 2002), and a Fréchet distance between
 Gaussian fits of log-mel frames of two sets of audio (the idea of FID and FAD, on plain log-mel
-features: comparable between models of this project, not with published FAD numbers).
+features: comparable between models of this project, not with published FAD numbers). For
+audio that keeps a reference's timing (a vocoder's resynthesis): STOI, wideband PESQ and DNSMOS,
+the field's published measures, from their PyPI packages (the report extras).
 """
 
 from __future__ import annotations
@@ -171,3 +173,30 @@ def onsets(audio: np.ndarray, sample_rate: int = 16000, delta: float = 0.07, wai
         if flux[i] == flux[lo:hi].max() and flux[i] > mean + delta and (not peaks or i - peaks[-1] > near):
             peaks.append(i)
     return (np.asarray(peaks) * ANALYSIS_HOP + ANALYSIS_FRAME / 2) / sample_rate  # each frame's centre
+
+
+def intelligibility_and_quality(reference: np.ndarray, test: np.ndarray, sample_rate: int = 16000) -> dict[str, float]:
+    """STOI (pystoi) and wideband PESQ (ITU-T P.862.2, the ``pesq`` package) of ``test`` against
+    ``reference``, sample for sample (so only for audio that keeps the reference's timing).
+
+    PESQ finds no speech in some near-silent pairs; it is NaN there.
+    """
+    from pesq import pesq
+    from pystoi import stoi
+
+    n = min(len(reference), len(test))
+    ref, deg = np.asarray(reference[:n], dtype=np.float64), np.asarray(test[:n], dtype=np.float64)
+    try:
+        wideband = float(pesq(sample_rate, ref, deg, "wb"))
+    except Exception:  # pesq's NoUtterancesError and its kin: nothing it can score
+        wideband = float("nan")
+    return {"stoi": float(stoi(ref, deg, sample_rate, extended=False)), "pesq": wideband}
+
+
+def dnsmos(audio: np.ndarray, sample_rate: int = 16000) -> float:
+    """DNSMOS P.835 overall quality (Microsoft's ONNX models, shipped by the ``speechmos`` package):
+    a listening-test predictor that needs no reference, 1 (bad) to 5 (excellent)."""
+    from speechmos import dnsmos as model
+
+    x = np.clip(np.asarray(audio, dtype=np.float32), -1, 1)
+    return float(model.run(x, sr=sample_rate)["ovrl_mos"])

@@ -34,7 +34,11 @@ from wavenet.training import checkpoints
 log = logging.getLogger("wavenet")
 
 
-def export(run_dir: Path, out_dir: Path, which: str = "best") -> Path:
+def export(run_dir: Path, out_dir: Path, which: str = "best", temperature: float | None = None) -> Path:
+    """Write the release; ``temperature``: its default sampling temperature (metadata.temperature),
+    for a model whose held-out output is measured better below 1."""
+    if temperature is not None and not (math.isfinite(temperature) and temperature > 0):
+        raise WavenetError(f"--temperature: must be a positive number, got {temperature}")
     path = checkpoints.resolve(Path(run_dir), which)
     state = checkpoints.load(path)
     model = WaveNet(WaveNetConfig.from_dict(state["model_config"], source=str(path)))
@@ -68,6 +72,8 @@ def export(run_dir: Path, out_dir: Path, which: str = "best") -> Path:
         "data_splits": state["data"]["splits"],
         "stages": [*earlier_stages, stage],
     }
+    if temperature is not None:
+        metadata["temperature"] = temperature
     features = state["data"].get("features")
     features = FeatureOptions.from_dict(features, str(path)) if features else None
     save_release(model, Path(out_dir), speakers=state["speakers"], metadata=metadata, features=features)

@@ -29,6 +29,7 @@ async def models(engines: EnginesDep, settings: SettingsDep) -> ModelList:
                 trained=ckpt.trained,
                 speakers=[Speaker(id=sid, name=spk) for sid, spk in sorted(ids.items())],
                 backend=engine.generator.name,
+                default_temperature=ckpt.default_temperature,
                 conditioning=_conditioning(ckpt),
             )
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from wavenet.evaluation.reports import conditioned, tts, unconditioned
 
@@ -21,6 +22,10 @@ def main() -> None:
     parser.add_argument("--voices", default=",".join(tts.VOICES), help="tts: comma-separated voices, or all")
     parser.add_argument("--limit", type=int, default=None,
                         help="conditioned: at most this many files of each unheard voice and piano pieces (a quicker run)")  # fmt: skip
+    parser.add_argument("--only", choices=("vocoder", "piano"), default=None,
+                        help="conditioned: measure one model, keep the other's figures")  # fmt: skip
+    parser.add_argument("--vocoder-data", type=Path, default=conditioned.ROOT / "work" / "mel_vocoder" / "data",
+                        help="conditioned: the mel vocoder recipe's prepared data (default work/mel_vocoder/data)")  # fmt: skip
     args = parser.parse_args()
     unknown = set(args.sections) - {"all", *SECTIONS}
     if unknown:
@@ -31,7 +36,7 @@ def main() -> None:
         if name == "tts":
             tts.run(args.render_only, prompts=args.prompts, extra=args.extra, voices=args.voices)
         elif name == "conditioned":
-            conditioned.run(args.render_only, args.limit)
+            conditioned.run(args.render_only, args.limit, args.only, args.vocoder_data)
         else:
             SECTIONS[name].run(args.render_only)
 

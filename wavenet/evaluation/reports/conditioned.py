@@ -29,9 +29,19 @@ import torch
 from wavenet import mulaw
 from wavenet.data.dataset import PreparedData, Split
 from wavenet.data.features import KEYS, read_midi
+from wavenet.dsp import MelSpec
+from wavenet.errors import WavenetError
+from wavenet.evaluation.classic import resyntheses
 from wavenet.evaluation.intelligibility import word_error_rate
 from wavenet.evaluation.likelihood import model_log2_probs
-from wavenet.evaluation.quality import chroma_similarity, mel_distance_db, onsets, pitch_errors
+from wavenet.evaluation.quality import (
+    chroma_similarity,
+    dnsmos,
+    intelligibility_and_quality,
+    mel_distance_db,
+    onsets,
+    pitch_errors,
+)
 from wavenet.evaluation.reports.common import (
     F0_THRESHOLD,
     PICTURES,
@@ -42,7 +52,7 @@ from wavenet.evaluation.reports.common import (
     espeak,
     plt,
     read_json,
-    recognise,
+    recognise_all,
     resynthesise,
     save,
     write_json,
@@ -53,6 +63,7 @@ from wavenet.release import Checkpoint, load_release
 BEGIN, END = "<!-- conditioned models: python -m wavenet.evaluation.reports conditioned -->", "<!-- end of conditioned models -->"  # fmt: skip
 JSON = PICTURES / "conditioned.json"
 TRANSCRIBED = "asterisk-en_US_f_Allison"
+ORIGINAL, OWN, ANY, ESPEAK = "the recordings", "WaveNet, own id", "WaveNet, id 'any'", "espeak-ng en-us, same texts"
 USES_FRAMES = 0.05  # bits a sample: below this gain over constant frames, the vocoder is said not to use its frames
 
 
@@ -115,6 +126,27 @@ def frames_ablation(ckpt: Checkpoint, data: PreparedData, files: int = 40) -> di
     return {"files": len(picks), "seconds": samples / 16000} | {k: v / samples for k, v in bits.items()}
 
 
+def measured(reference: list[np.ndarray], test: list[np.ndarray], texts: list[str] | None) -> dict:
+    """One resynthesis of a group of files against the originals: :func:`pairs_measured`, STOI,
+    PESQ and DNSMOS (weighted by length), and the word error rate where ``texts`` are known."""
+    weights = np.array([len(r) for r in reference], dtype=float)
+    scores = [intelligibility_and_quality(r, t) for r, t in zip(reference, test, strict=True)]
+    pesq = np.array([s["pesq"] for s in scores])
+    has = np.isfinite(pesq)
+    out = pairs_measured(reference, test) | {
+        "stoi": float(np.average([s["stoi"] for s in scores], weights=weights)),
+        "pesq": float(np.average(pesq[has], weights=weights[has])) if has.any() else float("nan"),
+        "dnsmos": float(
+            np.average([dnsmos(t[: len(r)]) for r, t in zip(reference, test, strict=True)], weights=weights)
+        ),
+    }
+    if texts is not None:
+        out["wer"] = word_error_rate(
+            list(zip(texts, recognise_all([t[: len(r)] for r, t in zip(reference, test, strict=True)]), strict=True))
+        )
+    return out
+
+
 def vocoder_section(
     ckpt: Checkpoint,
     data: PreparedData,
@@ -122,6 +154,11 @@ def vocoder_section(
     pictures: Path = PICTURES,
     samples_dir: Path = SAMPLES,
 ) -> dict:
+    if ckpt.config.lpc_order != data.features.lpc_order:
+        raise WavenetError(
+            f"{data.directory}: its frames carry {data.features.lpc_order} reflection coefficients, the vocoder "
+            f"reads {ckpt.config.lpc_order}: prepare the data with --lpc-order {ckpt.config.lpc_order}"
+        )
     test = data.split("test")
     names = {sid: name for name, sid in ckpt.speakers.items()}
     manifest = [line.split("\t")[0] for line in (data.directory / "test.tsv").read_text().splitlines()[1:]]
@@ -136,37 +173,39 @@ def vocoder_section(
     speakers = [names[int(test.index[i, 2])] for i in keep]
     frames = [np.asarray(test.utterance_frames(i), dtype=np.float32) for i in keep]
     reals = [mulaw.decode(np.asarray(test.utterance(i)), data.mu) for i in keep]
-    any_voice = ckpt.default_speaker
+    f = data.features
+    spec = MelSpec(hop=f.hop, n_mels=f.n_mels, n_fft=f.n_fft, win=f.win, fmin=f.fmin, fmax=f.fmax)
     print(f"[vocoder] {len(frames)} held-out files, speaker 'any'", flush=True)
-    made_any = resynthesise(ckpt, frames, [any_voice] * len(frames))
+    made_any = resynthesise(ckpt, frames, [ckpt.default_speaker] * len(frames))
     allison = [i for i, s in enumerate(speakers) if s == TRANSCRIBED]
     print(f"[vocoder] {len(allison)} {TRANSCRIBED} prompts with her own speaker id", flush=True)
     made_own = resynthesise(ckpt, [frames[i] for i in allison], [ckpt.speakers[TRANSCRIBED]] * len(allison))
+    own = dict(zip(allison, made_own, strict=True))
+    print(f"[vocoder] classic resyntheses of {len(frames)} files", flush=True)
+    classic = [resyntheses(reals[i], frames[i][:, : spec.n_mels], spec, seed=i) for i in range(len(frames))]
+    texts = {i: Path(manifest[i]).with_suffix(".txt") for i in range(len(manifest))}
     groups = {}
     for voice in sorted(set(speakers)):
         index = [i for i, s in enumerate(speakers) if s == voice]
-        groups[voice] = {"any": pairs_measured([reals[i] for i in index], [made_any[i] for i in index])}
-    groups[TRANSCRIBED]["own id"] = pairs_measured([reals[i] for i in allison], made_own)
-    # Intelligibility where the text is known (English), with pocketsphinx.
-    texts = {i: Path(manifest[i]).with_suffix(".txt") for i in range(len(manifest))}
-    for voice, group in groups.items():
-        index = [i for i, s in enumerate(speakers) if s == voice and texts[i].is_file()]
-        if not index or not (voice == TRANSCRIBED or voice.startswith(("mbrola", "flite", "espeak"))):
-            continue
-        refs = [texts[i].read_text().strip() for i in index]
-        print(f"[vocoder] recognising {len(index)} files of {voice}", flush=True)
-        group["wer"] = {
-            "original": word_error_rate([(r, recognise(reals[i])) for r, i in zip(refs, index, strict=True)]),
-            "resynthesised (any)": word_error_rate(
-                [(r, recognise(made_any[i])) for r, i in zip(refs, index, strict=True)]
-            ),
-        }
+        english = voice == TRANSCRIBED or voice.startswith(("mbrola", "flite", "espeak"))
+        refs = (
+            [texts[i].read_text().strip() for i in index]
+            if english and all(texts[i].is_file() for i in index)
+            else None
+        )
+        systems = {name: [classic[i][name] for i in index] for name in classic[0]}
         if voice == TRANSCRIBED:
-            group["wer"]["resynthesised (own id)"] = word_error_rate(
-                [(r, recognise(m)) for r, m in zip(refs, made_own, strict=True)]
-            )
-            group["wer"]["espeak-ng en-us, same texts"] = word_error_rate([(r, recognise(espeak(r))) for r in refs])
-        group["wer_files"] = len(index)
+            systems[OWN] = [own[i] for i in index]
+        systems[ANY] = [made_any[i] for i in index]
+        recordings = [reals[i] for i in index]
+        print(f"[vocoder] measuring {len(index)} files of {voice}", flush=True)
+        group = {ORIGINAL: measured(recordings, recordings, refs)}
+        group |= {name: measured(recordings, audio, refs) for name, audio in systems.items()}
+        if refs is not None and voice == TRANSCRIBED:
+            group[ESPEAK] = {
+                "wer": word_error_rate(list(zip(refs, recognise_all([espeak(r) for r in refs]), strict=True)))
+            }
+        groups[voice] = group
     first_unheard = next(i for i, s in enumerate(speakers) if s != TRANSCRIBED)
     picture = spectrogram_pair(
         [
@@ -266,8 +305,13 @@ def card(ckpt: Checkpoint) -> dict:
     return {
         "parameters": ckpt.model.parameter_count(),
         "receptive_field": ckpt.config.receptive_field,
+        "lpc_order": ckpt.config.lpc_order,
         "steps": meta.get("steps"),
         "train_seconds": meta.get("train_seconds"),
+        "stages": [
+            {"steps": s.get("steps"), "train_seconds": s.get("train_seconds")} for s in meta.get("stages") or []
+        ],
+        "temperature": ckpt.default_temperature,
         "valid_bits_per_sample": meta.get("valid_bits_per_sample"),
         "train_hours": (meta.get("data_splits") or {}).get("train", {}).get("seconds", 0) / 3600,
         "voices": (meta.get("data_splits") or {}).get("train", {}).get("speakers"),  # trained on
@@ -277,22 +321,28 @@ def card(ckpt: Checkpoint) -> dict:
 def measure(vocoder: Path = ROOT / "checkpoints" / "mel-vocoder", piano: Path = ROOT / "checkpoints" / "midi-piano",
             vocoder_data: Path = ROOT / "work" / "mel_vocoder" / "data",
             piano_data: Path = ROOT / "work" / "midi_piano" / "data", limit: int | None = None,
-            json_path: Path = JSON) -> dict:  # fmt: skip
+            json_path: Path = JSON, only: str | None = None) -> dict:  # fmt: skip
     """Measure both models (those whose checkpoint exists) and write ``json_path``.
 
     ``limit``: at most this many files of each voice the vocoder never heard (all of Allison's
-    prompts are kept), and at most this many piano pieces: a quicker, smaller run.
+    prompts are kept), and at most this many piano pieces: a quicker, smaller run. ``only``
+    ("vocoder" or "piano"): measure that model and keep the other's figures from ``json_path``.
     """
+    if only not in (None, "vocoder", "piano"):
+        raise WavenetError(f"only: 'vocoder' or 'piano', got {only!r}")
     start = time.time()
     pictures, samples = json_path.parent, json_path.parent.parent / "samples"
     results: dict = {}
-    if vocoder.exists():
+    if only is not None and json_path.is_file():
+        kept = "piano" if only == "vocoder" else "vocoder"
+        results = {kept: read_json(json_path)[kept]} if kept in read_json(json_path) else {}
+    if vocoder.exists() and only in (None, "vocoder"):
         ckpt = load_release(vocoder)
         data = PreparedData(vocoder_data)
         results["vocoder"] = vocoder_section(ckpt, data, limit, pictures, samples) | {"card": card(ckpt)}
         results["vocoder"]["frames_ablation"] = frames_ablation(ckpt, data)
         results["vocoder"]["pictures"]["curves"] = curves(vocoder / "metrics.jsonl", "mel-vocoder", pictures)
-    if piano.exists():
+    if piano.exists() and only in (None, "piano"):
         ckpt = load_release(piano)
         results["piano"] = piano_section(ckpt, PreparedData(piano_data), limit, pictures, samples) | {
             "card": card(ckpt)
@@ -301,6 +351,41 @@ def measure(vocoder: Path = ROOT / "checkpoints" / "mel-vocoder", piano: Path = 
     results["seconds"] = time.time() - start
     write_json(json_path, results)
     return results
+
+
+def trained(c: dict) -> str:
+    """How long the model trained: its stages, each starting from the one before."""
+    stages = c.get("stages") or []
+    if len(stages) < 2:
+        return f"{c['steps']:,} steps ({duration(c['train_seconds'])})"
+    each = ", then ".join(f"{s['steps']:,} steps ({duration(s['train_seconds'])})" for s in stages)
+    return f"in {len(stages)} stages, each from the one before: {each}"
+
+
+def verdicts(groups: dict) -> list[str]:
+    """Each target of the source-filter issue against the measured figures (met or missed)."""
+
+    def mark(ok: bool) -> str:
+        return "met" if ok else "missed"
+
+    out = []
+    allison = groups.get(TRANSCRIBED, {})
+    if OWN in allison and "wer" in allison[OWN]:
+        ours, gl = allison[OWN]["wer"], allison["Griffin-Lim"]["wer"]
+        out.append(f"{TRANSCRIBED}, own id: WER {ours:.1%} against Griffin-Lim's {gl:.1%} on the same prompts "
+                   f"(target: at most 3 points above: {mark(ours <= gl + 0.03 + 1e-9)}).")  # fmt: skip
+    for voice, group in groups.items():
+        if voice != TRANSCRIBED and "wer" in group[ANY]:
+            ours, real = group[ANY]["wer"], group[ORIGINAL]["wer"]
+            out.append(f"{voice} (never heard): WER {ours:.1%} against the recordings' {real:.1%} "
+                       f"(target: at most 10 points above: {mark(ours <= real + 0.10 + 1e-9)}).")  # fmt: skip
+    for voice, group in groups.items():
+        m = group.get(OWN, group[ANY])
+        out.append(f"{voice}: voicing error {m['voicing_error']:.1%} (target 10%: {mark(m['voicing_error'] <= 0.10)}), "
+                   f"F0 RMSE {m['f0_rmse_cents']:.0f} cents (target 50: {mark(m['f0_rmse_cents'] <= 50)}), DNSMOS "
+                   f"{m['dnsmos']:.2f} against Griffin-Lim's {group['Griffin-Lim']['dnsmos']:.2f} "
+                   f"(target: at least as high: {mark(m['dnsmos'] >= group['Griffin-Lim']['dnsmos'])}).")  # fmt: skip
+    return out
 
 
 def render(results: dict) -> str:
@@ -313,31 +398,36 @@ def render(results: dict) -> str:
         unheard = [v for v in g if v != TRANSCRIBED]
         lines += ["### mel-vocoder: resynthesis from log-mel frames", "",
                   f"{c['parameters']:,} parameters, receptive field {c['receptive_field']} samples; trained "
-                  f"{c['steps']:,} steps ({duration(c['train_seconds'])}) on {c['train_hours']:.2f} h of "
+                  f"{trained(c)} on {c['train_hours']:.2f} h of "
                   f"speech from {c['voices']} voices. Held out (the test split, never trained on, never used to pick a "
-                  f"checkpoint): {g[TRANSCRIBED]['any']['files']} transcribed {TRANSCRIBED} prompts and files of the "
+                  f"checkpoint): {g[TRANSCRIBED][ORIGINAL]['files']} transcribed {TRANSCRIBED} prompts and files of the "
                   f"voices {', '.join(unheard)}, which the vocoder never heard (counts below). Each file is resynthesised "
                   "from its own 80-band log-mel frames with the speaker id 'any' (and Allison's prompts also with her "
-                  "own id), temperature 1.", "",
-                  "| voice | speaker id | files | minutes | log-mel distance (dB) | F0 RMSE (cents) | voicing error |",
-                  "|---|---|---:|---:|---:|---:|---:|"]  # fmt: skip
+                  f"own id), temperature {c.get('temperature', 1.0):g} (the release's default)"
+                  + (f"; a source-filter model: each sample is the prediction of the order-{c['lpc_order']} filter that "
+                     "the frames imply plus the excitation the network draws." if c.get("lpc_order") else "."), "",
+                  "| voice | resynthesis | WER | log-mel distance (dB) | F0 RMSE (cents) | voicing error | STOI | PESQ | DNSMOS |",
+                  "|---|---|---:|---:|---:|---:|---:|---:|---:|"]  # fmt: skip
         for voice, group in g.items():
-            for which in ("own id", "any"):
-                if which in group:
-                    m = group[which]
-                    lines.append(f"| {voice} | {which} | {m['files']} | {m['seconds'] / 60:.1f} | "
-                                 f"{m['mel_distance_db']:.2f} | {m['f0_rmse_cents']:.0f} | {m['voicing_error']:.1%} |")  # fmt: skip
-        lines += ["", "Word error rate of pocketsphinx 5's English recogniser (its default model), texts and "
-                  "transcripts lower-cased, numbers spelled out:", "",
-                  "| voice | files | original | resynthesised | other |", "|---|---:|---:|---:|---|"]  # fmt: skip
-        for voice, group in g.items():
-            if "wer" in group:
-                w = group["wer"]
-                resynth = " / ".join(
-                    f"{v:.0%} ({k.split('(')[1][:-1]})" for k, v in w.items() if k.startswith("resynth")
-                )
-                other = "; ".join(f"{k}: {v:.0%}" for k, v in w.items() if not k.startswith(("original", "resynth")))
-                lines.append(f"| {voice} | {group['wer_files']} | {w['original']:.0%} | {resynth} | {other or '-'} |")
+            for name, m in group.items():
+                wer = f"{m['wer']:.1%}" if "wer" in m else "-"
+                if name == ESPEAK:
+                    lines.append(f"| {voice} | {name} | {wer} | | | | | | |")
+                elif name == ORIGINAL:
+                    lines.append(f"| {voice} ({m['files']} files, {m['seconds'] / 60:.1f} min) | {name} | {wer} "
+                                 f"| | | | | | {m['dnsmos']:.2f} |")  # fmt: skip
+                else:
+                    bold = "**" if name in (OWN, ANY) else ""
+                    lines.append(f"| {voice} | {bold}{name}{bold} | {wer} | {m['mel_distance_db']:.2f} | "
+                                 f"{m['f0_rmse_cents']:.0f} | {m['voicing_error']:.1%} | {m['stoi']:.2f} | "
+                                 f"{m['pesq']:.2f} | {m['dnsmos']:.2f} |")  # fmt: skip
+        lines += ["", "WER: pocketsphinx 5's English recogniser (its default model), texts and transcripts lower-cased, "
+                  "numbers spelled out; only for the English voices with texts. F0 (YIN) and voicing on 40 ms frames "
+                  "every 10 ms, RMSE over the frames voiced in both; log-mel distance over the frames where either is "
+                  "above -50 dBFS; STOI (pystoi) and wideband PESQ (pesq) against the recording, sample for sample; "
+                  "DNSMOS P.835 overall (speechmos), no reference. Griffin-Lim and the LPC rows read the same 80 mel "
+                  "bands as the vocoder (wavenet/evaluation/classic.py); WORLD reads the waveform.", ""]  # fmt: skip
+        lines += [f"- {line}" for line in verdicts(g)]
         if "frames_ablation" in vocoder:
             a = vocoder["frames_ablation"]
             gain = a["constant"] - a["own"]
@@ -348,7 +438,10 @@ def render(results: dict) -> str:
                       f"({a['seconds'] / 60:.1f} minutes, drawn at random with seed 0, speaker 'any'): "
                       f"**{a['own']:.3f}** with their own frames, {a['other']:.3f} with another file's and "
                       f"{a['constant']:.3f} with constant frames. {verdict}; another file's frames cost "
-                      f"{a['other'] - a['own']:.2f} bits a sample more than its own."]  # fmt: skip
+                      f"{a['other'] - a['own']:.2f} bits a sample more than its own."
+                      + (" For a source-filter model these are bits of its excitation codes (the filter's prediction "
+                         "comes from the frames too: with the wrong frames it predicts badly, and the excitation "
+                         "must carry the difference)." if c.get("lpc_order") else "")]  # fmt: skip
         lines += ["", f"![training curves](quality/{vocoder['pictures']['curves']})", "",
                   f"![original and resynthesised](quality/{vocoder['pictures']['spectrograms']})", "",
                   "Samples (6 s): " + ", ".join(f"`docs/samples/{s}`" for s in vocoder["samples"]) + ".", ""]  # fmt: skip
@@ -376,7 +469,8 @@ def render(results: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def run(render_only: bool = False, limit: int | None = None) -> None:
+def run(render_only: bool = False, limit: int | None = None, only: str | None = None,
+        vocoder_data: Path = ROOT / "work" / "mel_vocoder" / "data") -> None:  # fmt: skip
     """Measure (unless ``render_only``) and write the section into QUALITY.md."""
-    results = read_json(JSON) if render_only else measure(limit=limit)
+    results = read_json(JSON) if render_only else measure(vocoder_data=vocoder_data, limit=limit, only=only)
     write_section(render(results), BEGIN, END)

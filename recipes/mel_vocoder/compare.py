@@ -1,0 +1,61 @@
+"""Free-running comparison of vocoder releases: the first N held-out en_US_f_Allison prompts of the
+test split, resynthesised with her own speaker id and measured as the quality report measures them
+(WER, log-mel distance, F0 RMSE, voicing error, STOI, PESQ, DNSMOS). One JSON line per call is
+appended to --out: the voice issue's lever table (docs/quality/vocoder-levers.jsonl).
+
+    python recipes/mel_vocoder/compare.py RELEASE DATA_DIR --label "what changed" [--prompts 12] [--temperature T]
+
+DATA_DIR is the recipe's prepared data in the release's own features (a source-filter release
+needs frames prepared with its --lpc-order).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+from wavenet import mulaw
+from wavenet.data.dataset import PreparedData
+from wavenet.evaluation.reports.common import resynthesise
+from wavenet.evaluation.reports.conditioned import TRANSCRIBED, measured
+from wavenet.release import load_release
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("release", type=Path)
+    parser.add_argument("data", type=Path)
+    parser.add_argument("--label", required=True, help="what this row changes (the lever)")
+    parser.add_argument("--prompts", type=int, default=12, help="how many held-out prompts (default 12)")
+    parser.add_argument("--temperature", type=float, default=None, help="default: the release's")
+    parser.add_argument("--out", type=Path, default=Path("docs/quality/vocoder-levers.jsonl"))
+    args = parser.parse_args()
+    ckpt, data = load_release(args.release), PreparedData(args.data)
+    test = data.split("test")
+    names = {sid: name for name, sid in ckpt.speakers.items()}
+    files = [line.split("\t")[0] for line in (data.directory / "test.tsv").read_text().splitlines()[1:]]
+    picks = [i for i in range(len(files)) if names[int(test.index[i, 2])] == TRANSCRIBED][: args.prompts]
+    frames = [np.asarray(test.utterance_frames(i), np.float32) for i in picks]
+    recordings = [mulaw.decode(np.asarray(test.utterance(i)), data.mu) for i in picks]
+    texts = [Path(files[i]).with_suffix(".txt").read_text().strip() for i in picks]
+    start = time.time()
+    made = resynthesise(ckpt, frames, [ckpt.speakers[TRANSCRIBED]] * len(frames), temperature=args.temperature)
+    row = {
+        "label": args.label,
+        "release": str(args.release),
+        "steps": ckpt.metadata.get("steps"),
+        "temperature": args.temperature or ckpt.default_temperature,
+        "generate_seconds": round(time.time() - start, 1),
+    } | measured(recordings, made, texts)
+    print(json.dumps(row))
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    with args.out.open("a") as out:
+        out.write(json.dumps(row) + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -13,7 +13,7 @@
     wavenet prepare MANIFEST OUT_DIR [--trim-silence] [--normalize] [--valid-fraction F] [--valid-speakers A,B]
                     [--features mel|pianoroll|linguistic] [--hop 200] [--n-mels 80]
     wavenet train CONFIG [--resume] [--time-limit 150m] [dotted.key=value ...]
-    wavenet export RUN_DIR OUT_DIR [--checkpoint best|latest|FILE]
+    wavenet export RUN_DIR OUT_DIR [--checkpoint best|latest|FILE] [--temperature T]
     wavenet eval CHECKPOINT AUDIO... [--json] [--ngram-order N] [--baseline-data DIR_OR_MANIFEST]
     wavenet serve [CHECKPOINT ...] [--host 127.0.0.1] [--port 8000] [--max-batch N] [--device cpu|cuda]
 

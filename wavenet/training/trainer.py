@@ -418,6 +418,9 @@ class Trainer:
                 if self.step % cfg.train.checkpoint_every == 0 or self.step == cfg.train.steps:
                     self.save_checkpoint()
             self.report_sync(logger)
+            # Every process leaves together: gloo aborts a process (SIGABRT, "terminate called without an
+            # active exception") whose peer tore the group down first, as CI once saw.
+            distributed.barrier(self.ctx)
         finally:
             logger.close()
             distributed.teardown(self.ctx)

@@ -24,6 +24,11 @@ from wavenet import mulaw
 from wavenet.dsp import lpc_predict, reflection_to_lpc
 
 
+def silence_value(mu: int) -> float:
+    """The value of the code of silence: what the signal is taken to be before a stream's first sample."""
+    return float(mulaw.decode(np.array([mulaw.silence_code(mu)]), mu)[0])
+
+
 def frame_filters(frames: np.ndarray, order: int) -> np.ndarray:
     """The predictors (frames, order + 1) of frames (frames, channels) whose last ``order`` channels are reflection coefficients."""
     return reflection_to_lpc(np.asarray(frames, dtype=np.float64)[:, -order:])
@@ -50,11 +55,11 @@ def crop_source(
     end = min(start + length, len(codes))
     span = np.arange(first, end)  # samples whose prediction and excitation are needed
     lo = first - order
-    silence_value = float(mulaw.decode(np.array([mulaw.silence_code(mu)]), mu)[0])
+    before = silence_value(mu)
     known = np.arange(max(lo, 0), end)
 
     def values(source: np.ndarray) -> np.ndarray:  # samples lo .. end - 1
-        history = np.full(end - lo, silence_value)
+        history = np.full(end - lo, before)
         history[known - lo] = mulaw.decode(np.asarray(source[known.min() : end]), mu)
         return history
 
@@ -83,7 +88,7 @@ class SourceState:
 
     def __init__(self, batch: int, order: int, mu: int) -> None:
         self.order, self.mu = order, mu
-        self.silence = float(mulaw.decode(np.array([mulaw.silence_code(mu)]), mu)[0])  # before the start
+        self.silence = silence_value(mu)
         self.history = np.full((batch, order), self.silence)  # the last p samples, oldest first
         self.predicted = np.zeros(batch)  # each stream's prediction of its newest sample
 

@@ -18,6 +18,7 @@ from wavenet.errors import WavenetError
 from wavenet.excitation import SourceState, crop_source, frame_filters
 from wavenet.generation.backends.cuda_graph import GraphGenerator
 from wavenet.generation.backends.naive import NaiveGenerator
+from wavenet.generation.conditioning import FrameFeed
 from wavenet.generation.registry import available_backends, make_generator
 from wavenet.model import frame_window
 
@@ -137,6 +138,27 @@ def test_streams_move_suspend_and_resume_with_their_source(name):
     g.resume(1, saved)
     part.append(g.generate(100, active=2)[1])
     assert np.array_equal(np.concatenate(part), expected)
+
+
+@pytest.mark.parametrize("name", ["torch", "native"])
+def test_a_growing_feed_gives_its_stream_the_same_filters(name):
+    """Frames fed a few at a time while the stream runs: the same samples as the whole frames at once."""
+    make = MAKERS[name][0]
+    model = random_model(SOURCE_SHAPES["hop4"])
+    frames = source_frames(model.config, 7, 400)
+    whole = make(model, 1)
+    whole.reset(0, seed=9, frames=frames)
+    expected = whole.generate(400)[0]
+    g = make(model, 1)
+    feed = FrameFeed(model.config.cond_channels)
+    g.reset(0, seed=9, frames=feed)
+    made = []
+    for start in range(0, 100, 20):
+        feed.extend(frames[start : start + 20])
+        if start + 20 == 100:
+            feed.close()
+        made.append(g.generate(g.samples_ready(0))[0])
+    assert np.array_equal(np.concatenate(made), expected)
 
 
 def test_only_the_backends_that_take_the_source_run_a_source_filter_model():

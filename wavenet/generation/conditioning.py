@@ -28,6 +28,7 @@ class FrameFeed:
     def __init__(self, channels: int, frames: np.ndarray | torch.Tensor | None = None, closed: bool = False) -> None:
         self.channels = channels
         self._frames = np.zeros((0, channels), dtype=np.float32)
+        self._filters: np.ndarray | None = None  # source-filter predictors of the frames so far
         self._closed = False
         if frames is not None:
             self.extend(frames)
@@ -75,9 +76,13 @@ class FrameFeed:
         return max(0, (self.available - lookahead) * hop - position)
 
     def filters(self, order: int) -> np.ndarray:
-        """The source-filter predictors of every frame fed so far, (available, order + 1) (:mod:`wavenet.excitation`)."""
-        if getattr(self, "_filters", None) is None or len(self._filters) != self.available:
-            self._filters = frame_filters(self._frames, order)
+        """The source-filter predictors of every frame fed so far, (available, order + 1) (:mod:`wavenet.excitation`).
+
+        Computed once per frame: a growing feed adds only its new frames' predictors."""
+        done = 0 if self._filters is None else len(self._filters)
+        if done < self.available:
+            new = frame_filters(self._frames[done:], order)
+            self._filters = new if self._filters is None else np.concatenate([self._filters, new])
         return self._filters
 
     def window(self, a: int, b: int, context: int) -> np.ndarray:

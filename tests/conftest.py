@@ -87,6 +87,9 @@ def random_model(config: WaveNetConfig, seed: int = 0) -> WaveNet:
         with torch.no_grad():
             model.conditioner.mean.uniform_(-0.5, 0.5)
             model.conditioner.std.uniform_(0.5, 2.0)
+    if model.config.source_harmonics:  # the periodic source's projection starts at zero in training
+        with torch.no_grad():
+            model.sine_input.weight.normal_(0.0, 0.5)
     return model
 
 

@@ -153,6 +153,11 @@ def build_parser() -> argparse.ArgumentParser:
         default=0,
         help="mel frames also carry this many reflection coefficients of their envelope (a source-filter vocoder)",
     )
+    prep.add_argument(
+        "--f0",
+        action="store_true",
+        help="mel frames also carry the recording's F0 in Hz, 0 where unvoiced (a vocoder with a periodic source)",
+    )
     prep.set_defaults(run=run_prepare)
 
     train = sub.add_parser("train", help="train a model (see recipes/)")
@@ -344,7 +349,7 @@ def run_prepare(args: argparse.Namespace) -> int:
     held_out = tuple(s for s in args.valid_speakers.split(",") if s)
     split = SplitOptions(valid_fraction=args.valid_fraction, valid_speakers=held_out, seed=args.seed)
     features = (
-        FeatureOptions(args.features, hop=args.hop, n_mels=args.n_mels, lpc_order=args.lpc_order)
+        FeatureOptions(args.features, hop=args.hop, n_mels=args.n_mels, lpc_order=args.lpc_order, f0=args.f0)
         if args.features
         else None
     )

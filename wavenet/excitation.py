@@ -14,6 +14,14 @@ the code of e_{t-1}, and its softmax is over the code of e_t. Generation samples
 the sample is the μ-law code of p_t + e_t. Everything here is a function of the sample codes
 alone, computed the same way on training crops (:func:`crop_source`) and while generating
 (:class:`SourceState`), so generation sees exactly what training saw.
+
+A model with a periodic source (``WaveNetConfig.source_harmonics`` H > 0; the sine source of
+NSF, Wang et al. 2019) is also given, at every sample, sines at the first H multiples of the F0
+that its frames carry in their last channel (Hz; 0 where unvoiced): pitch is given, not inferred.
+The phase runs on from frame to frame (each frame's F0 held over its hop), and the source is
+zero where a frame is unvoiced and for a harmonic at or above half the sample rate. It is a
+function of the frames alone (:func:`frame_cycles`, :func:`sine_source`), the same numbers for
+a training crop, a whole stream and a stream whose frames arrive a few at a time.
 """
 
 from __future__ import annotations
@@ -29,9 +37,43 @@ def silence_value(mu: int) -> float:
     return float(mulaw.decode(np.array([mulaw.silence_code(mu)]), mu)[0])
 
 
-def frame_filters(frames: np.ndarray, order: int) -> np.ndarray:
-    """The predictors (frames, order + 1) of frames (frames, channels) whose last ``order`` channels are reflection coefficients."""
-    return reflection_to_lpc(np.asarray(frames, dtype=np.float64)[:, -order:])
+def frame_filters(frames: np.ndarray, order: int, f0: bool = False) -> np.ndarray:
+    """The predictors (frames, order + 1) of frames (frames, channels) whose last ``order`` channels
+    (before the F0 channel, with ``f0``) are reflection coefficients."""
+    end = frames.shape[1] - int(f0)
+    return reflection_to_lpc(np.asarray(frames, dtype=np.float64)[:, end - order : end])
+
+
+def frame_cycles(f0: np.ndarray, hop: int, sample_rate: int, before: float = 0.0) -> np.ndarray:
+    """Cycles of the fundamental completed before each frame's first sample, and after the last: (frames + 1,) float64.
+
+    ``f0`` (Hz, one per frame; 0 where unvoiced) is held over each frame's hop. ``before``: the
+    cycles before the first of these frames (the last value for the frames before them), so that
+    a feed which grows adds its new frames with the same sums, in the same order, as the whole
+    frames at once (a cumulative sum is sequential).
+    """
+    steps = np.asarray(f0, dtype=np.float64) * hop / sample_rate
+    return np.cumsum(np.concatenate([[before], steps]))
+
+
+def sine_source(
+    f0: np.ndarray, cycles: np.ndarray, positions: np.ndarray, hop: int, sample_rate: int, harmonics: int
+) -> np.ndarray:
+    """The periodic source at samples ``positions`` (counted from frame 0's first sample): (n, harmonics) float32.
+
+    Sample t of frame k = t // hop (the last frame holds past the end) has phase
+    cycles[k] + f0[k] (t - k hop) / sample_rate; harmonic h is sin(2π h phase), zero where
+    f0[k] is 0 and where h f0[k] reaches half the sample rate.
+    """
+    positions = np.asarray(positions, dtype=np.int64)
+    k = np.minimum(positions // hop, len(f0) - 1)
+    f = np.asarray(f0, dtype=np.float64)[k]
+    phase = cycles[k] + f * (positions - k * hop) / sample_rate
+    phase -= np.floor(phase)  # the fraction of a cycle: sin(2π h x) is the same, and exact for large x
+    h = np.arange(1, harmonics + 1)
+    out = np.sin(2 * np.pi * phase[:, None] * h)
+    out[(f[:, None] <= 0) | (f[:, None] * h >= sample_rate / 2)] = 0.0
+    return out.astype(np.float32)
 
 
 def crop_source(

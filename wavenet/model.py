@@ -21,7 +21,10 @@ A source-filter model (``lpc_order`` > 0; Valin & Skoglund 2019, "LPCNet") reads
 last sample's code, the code of the linear prediction of the next sample (from the samples
 before it and the frame's filter) and the code of the last excitation, and its logits are over
 the excitation: the sample is prediction + excitation. :mod:`wavenet.excitation` computes
-those codes, the same way for training and generation. Fast step-by-step generation lives in :mod:`wavenet.generation`; it
+those codes, the same way for training and generation. A model with a periodic source
+(``source_harmonics`` > 0; Wang et al. 2019, NSF) also reads, at every position, sines at the
+harmonics of the F0 its frames carry (:func:`wavenet.excitation.sine_source`), through a 1×1
+input projection. Fast step-by-step generation lives in :mod:`wavenet.generation`; it
 reads the same weights and must reproduce this forward pass exactly.
 """
 
@@ -206,6 +209,10 @@ class WaveNet(nn.Module):
         if config.lpc_order:  # a source-filter model's extra inputs: the prediction and the last excitation
             self.prediction_input = nn.Embedding(config.classes, config.residual_channels)
             self.excitation_input = nn.Embedding(config.classes, config.residual_channels)
+        if config.source_harmonics:  # the periodic source's projection: zero at first, so that a model
+            # warm-started from one without it begins by computing exactly what that one did
+            self.sine_input = nn.Conv1d(config.source_harmonics, config.residual_channels, 1, bias=False)
+            nn.init.zeros_(self.sine_input.weight)
 
     def forward(
         self,
@@ -215,6 +222,7 @@ class WaveNet(nn.Module):
         start: int = 0,
         first: int = 0,
         source: tuple[torch.Tensor, torch.Tensor] | None = None,
+        sines: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """Next-sample logits (a source-filter model's: next-excitation logits).
 
@@ -235,10 +243,15 @@ class WaveNet(nn.Module):
 
         A source-filter model also takes ``source``: (prediction codes, last excitation codes), each
         (B, T) int64: position t's prediction of the sample at t + 1 and the excitation at t.
+
+        A model with a periodic source also takes ``sines`` (B, source_harmonics, T) float: the
+        source at the sample each position predicts.
         """
         batch, length = x.shape[0], x.shape[-1]
         if self.config.lpc_order and source is None:
             raise ValueError("a source-filter model needs the prediction and excitation codes of every position")
+        if self.config.source_harmonics and (sines is None or sines.shape[-1] != length):
+            raise ValueError("a model with a periodic source needs its sines at every position")
         if not 0 <= first < length:
             raise ValueError(f"first must be in [0, {length}), got {first}")
         if speaker is None:
@@ -253,6 +266,8 @@ class WaveNet(nn.Module):
         if self.config.lpc_order:
             predicted, excitation = source
             x = x + (self.prediction_input(predicted) + self.excitation_input(excitation)).transpose(1, 2)
+        if self.config.source_harmonics:
+            x = x + self.sine_input(sines.to(x.dtype))
         held = 0  # the first position x holds
         gated = []  # every block's z from first on, for the skip convolutions
         for block, out in zip(self.blocks, self.first_outputs(first), strict=True):

@@ -28,8 +28,16 @@ LIMITS: dict[str, tuple[int, int]] = {
     "cond_layers": (0, 8),
     "cond_hidden": (0, 1024),
     "lpc_order": (0, 32),
+    "source_harmonics": (0, 16),
 }
-CONDITIONING = ("cond_channels", "cond_hop", "cond_layers", "cond_hidden", "lpc_order")  # 0 where there is none
+CONDITIONING = (
+    "cond_channels",
+    "cond_hop",
+    "cond_layers",
+    "cond_hidden",
+    "lpc_order",
+    "source_harmonics",
+)  # 0 where there is none
 MAX_LAYERS = 256  # the native backend's tables (_native.c) hold 256 layers
 MAX_STREAM_STATE_BYTES = 256 * 2**20  # ring buffers of one generated stream
 
@@ -71,6 +79,10 @@ class WaveNetConfig:
     # before it by that filter, and the network predicts the excitation (what the prediction
     # misses), reading the prediction and the last excitation besides the last sample.
     lpc_order: int = 0
+    # A periodic source (NSF's sine source; 0: off): the last channel of each frame is F0 in Hz
+    # (0 where unvoiced; the reflection coefficients come before it), and the network also reads,
+    # at every sample, sines at the first source_harmonics multiples of it (wavenet/excitation.py).
+    source_harmonics: int = 0
 
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):
@@ -93,6 +105,12 @@ class WaveNetConfig:
                 f"model.lpc_order: the frames carry the filter's {self.lpc_order} reflection coefficients after "
                 f"their features: it needs cond_channels > lpc_order, got {self.cond_channels}"
             )
+        if self.source_harmonics and self.cond_channels <= self.lpc_order + 1:
+            raise WavenetError(
+                f"model.source_harmonics: the frames carry F0 in their last channel, after their features and "
+                f"{self.lpc_order} reflection coefficients: it needs cond_channels > {self.lpc_order + 1}, "
+                f"got {self.cond_channels}"
+            )
         if self.gate_channels % 2:
             raise WavenetError(f"model.gate_channels: must be even (tanh and sigmoid halves), got {self.gate_channels}")
         if self.layers > MAX_LAYERS:
@@ -110,6 +128,11 @@ class WaveNetConfig:
     @property
     def conditioned(self) -> bool:
         return self.cond_channels > 0
+
+    @property
+    def takes_source(self) -> bool:
+        """Whether the network reads more than codes, speaker and frames: a filter's codes or a periodic source."""
+        return bool(self.lpc_order or self.source_harmonics)
 
     @property
     def cond_width(self) -> int:

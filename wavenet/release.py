@@ -283,6 +283,11 @@ def _check_features(features: FeatureOptions | None, config: WaveNetConfig, sour
             f"{source}: features: {features.lpc_order} reflection coefficients a frame, but the model's filter "
             f"(model.lpc_order) has {config.lpc_order}"
         )
+    if features is not None and features.f0 != bool(config.source_harmonics):
+        raise WavenetError(
+            f"{source}: features: {'F0' if features.f0 else 'no F0'} in the frames, but the model's periodic source "
+            f"(model.source_harmonics) has {config.source_harmonics} harmonics"
+        )
 
 
 def _check_speakers(speakers: Any, n_speakers: int, source: Path) -> None:

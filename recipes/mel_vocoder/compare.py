@@ -6,7 +6,7 @@ appended to --out: the voice issue's lever table (docs/quality/vocoder-levers.js
     python recipes/mel_vocoder/compare.py RELEASE DATA_DIR --label "what changed" [--prompts 12] [--temperature T]
 
 DATA_DIR is the recipe's prepared data in the release's own features (a source-filter release
-needs frames prepared with its --lpc-order).
+needs frames prepared with its --lpc-order, one with a periodic source with --f0).
 """
 
 from __future__ import annotations

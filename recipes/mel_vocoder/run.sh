@@ -11,6 +11,9 @@ default_stages=(corpus manifest prepare train eval generate)
 # coefficients, and the vocoder is a source-filter one (the network draws the excitation); 0: plain.
 prepare_args=(--trim-silence --normalize --valid-fraction 0.05 --features mel --hop 200 --n-mels 80
     --lpc-order "${LPC_ORDER:-16}")
+# F0=1: frames also carry the recording's F0 (YIN), and the vocoder also reads sines at its first
+# eight harmonics (model.source_harmonics, a periodic source).
+if [ "${F0:-0}" = 1 ]; then prepare_args+=(--f0); fi
 # Sampled at 0.7 unless a request says otherwise: better on every measure of held-out output (docs/QUALITY.md).
 export_args=(--temperature "${TEMPERATURE:-0.7}")
 source "$recipe_dir/../speech_offline/corpus.sh"

@@ -1,9 +1,10 @@
-"""Source-filter models (lpc_order > 0): the same signals in training and generation, every backend that runs them exact.
+"""Source-filter models (lpc_order > 0) and periodic sources (source_harmonics > 0): the same signals in
+training and generation, every backend that runs them exact.
 
-The backends that take a source-filter model's inputs (naive, torch, and native in C: by columns,
-by rows, one thread, half-float weights) draw the same sample path from the same uniforms (the
-float32 ones), and their logits at every position equal the full forward pass's on that path, fed
-the source codes that training computes from the same codes.
+The backends that take these inputs (naive, torch, and native in C: by columns, by rows, one
+thread, half-float weights) draw the same sample path from the same uniforms (the float32 ones),
+and their logits at every position equal the full forward pass's on that path, fed the source
+codes and sines that training computes from the same codes and frames.
 """
 
 import dataclasses
@@ -15,7 +16,7 @@ import torch
 from tests.conftest import BACKENDS, SHAPES, random_model
 from wavenet import mulaw
 from wavenet.errors import WavenetError
-from wavenet.excitation import SourceState, crop_source, frame_filters
+from wavenet.excitation import SourceState, crop_source, frame_cycles, frame_filters, sine_source
 from wavenet.generation.backends.cuda_graph import GraphGenerator
 from wavenet.generation.backends.naive import NaiveGenerator
 from wavenet.generation.conditioning import FrameFeed
@@ -26,16 +27,34 @@ ORDER = 4
 SOURCE_SHAPES = {
     "hop4": dataclasses.replace(SHAPES["cond-hop4"], cond_channels=5 + ORDER, lpc_order=ORDER),
     "hop7-k3": dataclasses.replace(SHAPES["cond-hop7"], cond_channels=6 + ORDER, lpc_order=ORDER),
+    # a filter and a periodic source; a periodic source alone
+    "hop4-sines": dataclasses.replace(
+        SHAPES["cond-hop4"], cond_channels=6 + ORDER, lpc_order=ORDER, source_harmonics=3
+    ),
+    "hop7-k3-sines": dataclasses.replace(SHAPES["cond-hop7"], cond_channels=7, source_harmonics=5),
 }
 MU = 255
 
 
 def source_frames(cfg, key: int, samples: int) -> np.ndarray:
-    """Random frames whose last channels are reflection coefficients of a stable filter (each in (-0.9, 0.9))."""
+    """Random frames whose last channels are reflection coefficients of a stable filter (each in (-0.9, 0.9)),
+    then, with a periodic source, F0: 60 to 2,000 Hz (its high harmonics past Nyquist), a fifth of frames unvoiced."""
     rng = np.random.default_rng(key)
     frames = rng.standard_normal((-(-samples // cfg.cond_hop), cfg.cond_channels)).astype(np.float32)
-    frames[:, -cfg.lpc_order :] = 0.9 * np.tanh(frames[:, -cfg.lpc_order :])
+    end = cfg.cond_channels - (1 if cfg.source_harmonics else 0)
+    if cfg.lpc_order:
+        frames[:, end - cfg.lpc_order : end] = 0.9 * np.tanh(frames[:, end - cfg.lpc_order : end])
+    if cfg.source_harmonics:
+        f0 = np.exp(rng.uniform(np.log(60), np.log(2000), len(frames)))
+        frames[:, -1] = np.where(rng.random(len(frames)) < 0.2, 0.0, f0)
     return frames
+
+
+def training_sines(cfg, frames: np.ndarray, positions: np.ndarray) -> np.ndarray:
+    """The sines a training crop of these positions reads: (harmonics, len(positions))."""
+    f0 = frames[:, -1]
+    cycles = frame_cycles(f0, cfg.cond_hop, cfg.sample_rate)
+    return sine_source(f0, cycles, positions, cfg.cond_hop, cfg.sample_rate, cfg.source_harmonics).T
 
 
 def test_training_and_generation_compute_the_same_source_codes():
@@ -74,13 +93,17 @@ def full_pass(model, codes: np.ndarray, frames: list[np.ndarray], speakers: torc
     rows = []
     silence = mulaw.silence_code(cfg.mu)
     for b in range(len(codes)):
-        filters = frame_filters(frames[b], cfg.lpc_order)
-        predicted, last, _ = crop_source(codes[b], 0, codes.shape[1], filters, cfg.cond_hop, cfg.mu)
+        source, sines = None, None
+        if cfg.lpc_order:
+            filters = frame_filters(frames[b], cfg.lpc_order, f0=bool(cfg.source_harmonics))
+            predicted, last, _ = crop_source(codes[b], 0, codes.shape[1], filters, cfg.cond_hop, cfg.mu)
+            source = (torch.from_numpy(predicted)[None], torch.from_numpy(last)[None])
+        if cfg.source_harmonics:
+            sines = torch.from_numpy(training_sines(cfg, frames[b], np.arange(codes.shape[1])))[None]
         inputs = torch.from_numpy(np.concatenate([[silence], codes[b, :-1]]))[None]
         window = frame_window(len(frames[b]), 0, len(frames[b]) + 1, cfg.cond_layers)
         f = torch.from_numpy(frames[b]).t()[None][:, :, window]
-        source = (torch.from_numpy(predicted)[None], torch.from_numpy(last)[None])
-        rows.append(model(inputs, speakers[b : b + 1], f, 0, source=source)[0])
+        rows.append(model(inputs, speakers[b : b + 1], f, 0, source=source, sines=sines)[0])
     return torch.stack(rows)
 
 
@@ -119,10 +142,11 @@ def test_every_backend_draws_the_same_path_and_its_logits_are_the_full_pass(shap
         assert (stepped - full).abs().max().item() < tolerance, name
 
 
-@pytest.mark.parametrize("name", ["torch", "native", "native-rows"])
-def test_streams_move_suspend_and_resume_with_their_source(name):
+@pytest.mark.parametrize("shape", ["hop4", "hop4-sines"])
+@pytest.mark.parametrize("name", ["naive", "torch", "native", "native-rows"])
+def test_streams_move_suspend_and_resume_with_their_source(name, shape):
     make = MAKERS[name][0]
-    model = random_model(SOURCE_SHAPES["hop4"])
+    model = random_model(SOURCE_SHAPES[shape])
     frames = [source_frames(model.config, key, 400) for key in (5, 6)]
     alone = make(model, 1)
     alone.reset(0, seed=3, frames=frames[0])
@@ -140,11 +164,12 @@ def test_streams_move_suspend_and_resume_with_their_source(name):
     assert np.array_equal(np.concatenate(part), expected)
 
 
+@pytest.mark.parametrize("shape", ["hop4", "hop4-sines"])
 @pytest.mark.parametrize("name", ["torch", "native"])
-def test_a_growing_feed_gives_its_stream_the_same_filters(name):
+def test_a_growing_feed_gives_its_stream_the_same_filters(name, shape):
     """Frames fed a few at a time while the stream runs: the same samples as the whole frames at once."""
     make = MAKERS[name][0]
-    model = random_model(SOURCE_SHAPES["hop4"])
+    model = random_model(SOURCE_SHAPES[shape])
     frames = source_frames(model.config, 7, 400)
     whole = make(model, 1)
     whole.reset(0, seed=9, frames=frames)
@@ -171,6 +196,12 @@ def test_only_the_backends_that_take_the_source_run_a_source_filter_model():
         GraphGenerator(model, 2)
     with pytest.raises(WavenetError, match="needs cond_channels > lpc_order"):
         dataclasses.replace(SHAPES["debug"], lpc_order=4)
+    sines = random_model(SOURCE_SHAPES["hop7-k3-sines"])
+    assert available_backends(sines) == ["naive", "torch", "native", "native-f16"]
+    with pytest.raises(WavenetError, match="does not run source-filter models or periodic sources"):
+        GraphGenerator(sines, 2)
+    with pytest.raises(WavenetError, match="model.source_harmonics: .* it needs cond_channels > 5"):
+        dataclasses.replace(SOURCE_SHAPES["hop4"], cond_channels=5, source_harmonics=2)
 
 
 def test_noise_injection_hears_a_noisy_signal_and_targets_the_true_one():
@@ -207,3 +238,62 @@ def test_the_crop_sampler_injects_noise_into_what_is_heard_only(tmp_path):
     assert not torch.equal(clean.inputs, noisy.inputs) and not torch.equal(clean.source[0], noisy.source[0])
     assert (clean.inputs - noisy.inputs).abs().float().mean() < 3
     del rng
+
+
+def test_the_periodic_source_is_a_sine_at_the_frames_f0_whose_phase_runs_on():
+    hop, rate = 200, 16000
+    f0 = np.full(40, 200.0)
+    t = np.arange(40 * hop)
+    sines = sine_source(f0, frame_cycles(f0, hop, rate), t, hop, rate, 3)
+    for h in (1, 2, 3):  # a steady 200 Hz: sin(2π h 200 t / rate) at every sample, across every frame boundary
+        assert np.abs(sines[:, h - 1] - np.sin(2 * np.pi * h * 200 * t / rate)).max() < 1e-5
+    # F0 changing from frame to frame: no jump at a boundary (the phase runs on), each frame at its own pitch.
+    f0 = np.array([100.0, 250.0, 0.0, 0.0, 180.0, 5000.0])
+    sines = sine_source(f0, frame_cycles(f0, hop, rate), np.arange(6 * hop), hop, rate, 2)
+    steps = np.abs(np.diff(sines[: 2 * hop, 0]))
+    assert steps.max() < 2 * np.pi * 250 / rate * 1.01
+    assert np.all(sines[2 * hop : 4 * hop] == 0)  # unvoiced: no source
+    assert np.all(sines[5 * hop :, 1] == 0) and np.abs(sines[5 * hop :, 0]).max() > 0.5  # 10 kHz is past Nyquist
+    crossings = np.sum(np.diff(sines[hop : 2 * hop, 0] >= 0))  # 250 Hz over 12.5 ms: about 6 crossings
+    assert crossings in (6, 7)
+
+
+def test_a_crop_a_whole_stream_and_a_growing_feed_read_the_same_sines():
+    cfg = SOURCE_SHAPES["hop4-sines"]
+    frames = source_frames(cfg, 11, 4000)
+    whole = training_sines(cfg, frames, np.arange(4000))
+    feed = FrameFeed(cfg.cond_channels)
+    for start in range(0, len(frames), 37):  # frames arriving a few at a time
+        feed.extend(frames[start : start + 37])
+    grown = feed.sines(np.arange(4000), cfg.cond_hop, cfg.sample_rate, cfg.source_harmonics)
+    assert np.array_equal(grown.T, whole)  # bit for bit: the same sums in the same order
+    from wavenet.data.dataset import CropSampler, Split
+
+    codes = mulaw.encode(0.3 * np.sin(np.arange(4000) / 9.0), MU).astype(np.uint8)
+    split = Split("train", codes, np.array([[0, 4000, 0]]), frames.astype(np.float16), np.array([[0, len(frames)]]))
+    sampler = CropSampler(split, 200, 33, MU, 0, hop=4, context=1, lpc_order=ORDER, harmonics=3, sample_rate=16000)
+    batch = sampler.batch(5, 3)
+    assert batch.sines.shape == (3, 3, 200)
+    expected = training_sines(cfg, split.utterance_frames(0), np.arange(4000))  # training reads the float16 frames
+    for b in range(3):  # each crop's sines are the whole utterance's at its samples
+        crop = batch.sines[b].numpy()
+        assert any(np.array_equal(expected[:, s : s + 200], crop) for s in range(0, 4000 - 200 + 1, 4)), b
+
+
+def test_a_model_with_a_periodic_source_warm_started_from_one_without_computes_the_same():
+    from wavenet.training.trainer import warm_start
+
+    cfg = SOURCE_SHAPES["hop4"]
+    plain = random_model(dataclasses.replace(cfg, cond_channels=cfg.cond_channels))
+    widened = random_model(dataclasses.replace(cfg, cond_channels=cfg.cond_channels + 1, source_harmonics=4), seed=1)
+    with torch.no_grad():
+        widened.sine_input.weight.zero_()  # as training starts it
+    loaded, fresh = warm_start(widened, plain.state_dict(), {}, {})
+    assert "sine_input.weight" in fresh and any(name.startswith("conditioner.convs.0.weight") for name in loaded)
+    widened.conditioner.mean.copy_(torch.cat([plain.conditioner.mean, torch.zeros(1)]))
+    widened.conditioner.std.copy_(torch.cat([plain.conditioner.std, torch.ones(1)]))
+    frames = source_frames(cfg, 2, 400)
+    with_f0 = np.concatenate([frames, np.full((len(frames), 1), 120.0, dtype=np.float32)], axis=1)
+    codes = np.random.default_rng(0).integers(0, 256, (1, 400))
+    assert torch.allclose(full_pass(plain, codes, [frames], torch.tensor([0])),
+                          full_pass(widened, codes, [with_f0], torch.tensor([0])), atol=1e-5)  # fmt: skip

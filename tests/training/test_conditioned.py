@@ -169,9 +169,11 @@ def test_training_learns_what_the_textbook_computation_learns(tmp_path, prepared
         assert abs(a - b) / np.log(2) < 0.02
 
 
-def test_a_source_filter_vocoder_trains_resumes_and_vocodes(tmp_path):
-    """Mel frames with their envelope's reflection coefficients (prepare --lpc-order): a model that predicts
-    the excitation trains, resumes exactly, exports, and vocodes through the synthesis API."""
+@pytest.mark.parametrize("f0", [False, True])
+def test_a_source_filter_vocoder_trains_resumes_and_vocodes(tmp_path, f0):
+    """Mel frames with their envelope's reflection coefficients (prepare --lpc-order), and F0 for a periodic
+    source (prepare --f0): a model that predicts the excitation trains, resumes exactly, exports, and
+    vocodes through the synthesis API."""
     from wavenet.synthesizer import Request, Synthesizer
 
     root = tmp_path / "corpus"
@@ -180,10 +182,14 @@ def test_a_source_filter_vocoder_trains_resumes_and_vocodes(tmp_path):
         path = write_tone(root / "ann" / f"{i}.wav", seconds=0.3, f0=150 + 40 * i)
         utterances.append(Utterance(path, "ann", 0.3))
     write_manifest(root / "manifest.tsv", utterances)
-    features = FeatureOptions("mel", hop=40, n_mels=12, n_fft=256, win=200, lpc_order=8)
+    features = FeatureOptions("mel", hop=40, n_mels=12, n_fft=256, win=200, lpc_order=8, f0=f0)
     prepare(root / "manifest.tsv", root / "data", features=features, workers=1)
     data = PreparedData(root / "data")
-    assert data.features.channels == 20 and data.features.lpc_order == 8
+    assert data.features.channels == 20 + f0 and data.features.lpc_order == 8 and data.features.f0 == f0
+    if f0:  # the tones' pitch, in the last channel, where YIN finds them voiced
+        pitch = np.concatenate([data.split(name).utterance_frames(0)[:, -1] for name in data.split_names])
+        voiced = pitch[pitch > 0].astype(np.float64)
+        assert len(voiced) > 5 and all(np.min(np.abs(voiced[:, None] - [150, 190, 230, 270]), axis=1) < 3)
     config = tmp_path / "config.yaml"
     config.write_text(CONFIG.format(data=root / "data"))
     run(config, tmp_path / "straight", "train.steps=8", "data.crop_seconds=0.05")
@@ -194,5 +200,6 @@ def test_a_source_filter_vocoder_trains_resumes_and_vocodes(tmp_path):
     synth = Synthesizer.load(tmp_path / "model")
     assert synth.checkpoint.default_temperature == 0.7
     assert synth.checkpoint.config.lpc_order == 8 and synth.backend == "native-f16"  # auto on a CPU
+    assert synth.checkpoint.config.source_harmonics == (8 if f0 else 0)
     audio = synth.synthesize(Request(recording=utterances[0].path, seed=1))
     assert audio.samples == 4800 and sum(len(c) for c in audio) == 4800

@@ -25,7 +25,7 @@ from wavenet import mulaw
 from wavenet.data.audio import AudioOptions
 from wavenet.data.features import FeatureOptions
 from wavenet.errors import WavenetError
-from wavenet.excitation import crop_source, frame_filters
+from wavenet.excitation import crop_source, frame_cycles, frame_filters, sine_source
 from wavenet.model import frame_span, frame_window
 
 IGNORE = -100  # target value that the loss skips
@@ -60,7 +60,9 @@ class Batch:
     ``first``: the first position whose target any crop counts (before it, every target is
     IGNORE): the model need not compute the logits before it. A source-filter model's crops
     also carry ``source``, the codes of each position's prediction and last excitation (B, L)
-    each (:mod:`wavenet.excitation`), and their targets are excitation codes.
+    each (:mod:`wavenet.excitation`), and their targets are excitation codes. A model with a
+    periodic source's crops carry ``sines`` (B, harmonics, L) float32: the source at each
+    position's target sample.
     """
 
     inputs: torch.Tensor
@@ -69,13 +71,16 @@ class Batch:
     frames: torch.Tensor | None = None
     first: int = 0
     source: tuple[torch.Tensor, torch.Tensor] | None = None
+    sines: torch.Tensor | None = None
 
     def to(self, device: torch.device) -> Batch:
         frames = None if self.frames is None else self.frames.to(device)
         source = None if self.source is None else tuple(s.to(device) for s in self.source)
+        sines = None if self.sines is None else self.sines.to(device)
         return Batch(
-            self.inputs.to(device), self.targets.to(device), self.speakers.to(device), frames, self.first, source
-        )
+            self.inputs.to(device), self.targets.to(device), self.speakers.to(device), frames, self.first, source,
+            sines,
+        )  # fmt: skip
 
 
 class PreparedData:
@@ -146,12 +151,16 @@ class CropSampler:
         any_speaker: int = 0,
         lpc_order: int = 0,
         source_noise: float = 0.0,
+        harmonics: int = 0,
+        sample_rate: int = 16000,
     ) -> None:
         """``hop`` and ``context`` (a conditioned model's cond_hop and cond_layers) ask for frames with the crops;
         a ``speaker_dropout`` share of crops gets speaker id ``any_speaker`` instead of its own;
         ``lpc_order`` > 0 (a source-filter model) asks for source inputs and excitation targets, and
         ``source_noise`` (in μ-law codes: a Gaussian's standard deviation, rounded) perturbs what
-        such a model hears of the signal (:func:`wavenet.excitation.crop_source`'s ``heard``)."""
+        such a model hears of the signal (:func:`wavenet.excitation.crop_source`'s ``heard``);
+        ``harmonics`` > 0 (a periodic source) asks for the sines at each crop's samples, from the F0
+        in the frames' last channel at ``sample_rate``."""
         if length < 1:
             raise WavenetError(f"crop length must be at least one sample, got {length}")
         if len(split.index) == 0:
@@ -164,6 +173,7 @@ class CropSampler:
         self.hop, self.context = hop, context
         self.speaker_dropout, self.any_speaker = speaker_dropout, any_speaker
         self.lpc_order, self.mu, self.source_noise = lpc_order, mu, source_noise
+        self.harmonics, self.sample_rate = harmonics, sample_rate
         if hop and split.feats is None:
             raise WavenetError(f"split {split.name} holds no feature frames (prepare the data with --features)")
         lengths = split.index[:, 1].astype(np.float64)
@@ -182,6 +192,7 @@ class CropSampler:
         speakers = self.split.index[picks, 2].astype(np.int64)
         frames = []
         source = np.zeros((2, batch_size, self.length), dtype=np.int64) if self.lpc_order else None
+        sines = np.zeros((batch_size, self.harmonics, self.length), dtype=np.float32) if self.harmonics else None
         noise_rng = np.random.Generator(np.random.PCG64([self.seed, stream, step, rank, 2]))  # crops unchanged
         for b, (i, u) in enumerate(zip(picks, starts, strict=True)):
             codes = self.split.utterance(int(i))
@@ -201,11 +212,16 @@ class CropSampler:
                 heard[lo : start + take] = np.clip(heard[lo : start + take] + noise, 0, self.mu)
             targets[b, :take] = codes[start : start + take]
             if source is not None:  # the targets become excitation codes; their inputs, the source's codes
-                filters = frame_filters(self.split.utterance_frames(int(i)), self.lpc_order)
+                filters = frame_filters(self.split.utterance_frames(int(i)), self.lpc_order, f0=bool(self.harmonics))
                 source[0, b], source[1, b], excitation = crop_source(
                     codes, start, self.length, filters, self.hop, self.mu, heard
                 )
                 targets[b, :take] = excitation[:take]
+            if sines is not None:
+                f0 = self.split.utterance_frames(int(i))[:, -1]
+                cycles = frame_cycles(f0, self.hop, self.sample_rate)
+                positions = np.arange(start, start + self.length)
+                sines[b] = sine_source(f0, cycles, positions, self.hop, self.sample_rate, self.harmonics).T
             said = codes if heard is None else heard  # the last sample's code, as the network hears it
             if start == 0:
                 inputs[b, 1:take] = said[: take - 1]
@@ -220,8 +236,9 @@ class CropSampler:
         first = int(counted[0]) if len(counted) else 0
         pair = None if source is None else (torch.from_numpy(source[0]), torch.from_numpy(source[1]))
         return Batch(
-            torch.from_numpy(inputs), torch.from_numpy(targets), torch.from_numpy(speakers), stacked, first, pair
-        )
+            torch.from_numpy(inputs), torch.from_numpy(targets), torch.from_numpy(speakers), stacked, first, pair,
+            None if sines is None else torch.from_numpy(sines),
+        )  # fmt: skip
 
     def _frames(self, utterance: int, start: int) -> np.ndarray:
         """The frames that positions start .. start + length - 1 read, with context: (C, W)."""

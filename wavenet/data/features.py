@@ -9,7 +9,9 @@ and ``ceil(samples / hop)`` frames for a file of ``samples`` samples; the model 
   the mel scale (HTK formula) from ``fmin`` to ``fmax``, then the natural log, floored at 1e-5.
   With ``lpc_order`` p > 0, each frame also carries the p reflection coefficients of the spectral
   envelope those mel bands imply (:func:`wavenet.dsp.reflection_from_log_mel`): what a
-  source-filter vocoder predicts each sample from.
+  source-filter vocoder predicts each sample from. With ``f0``, the last channel is the
+  recording's F0 in Hz (:func:`wavenet.dsp.f0_at_frames`; 0 where unvoiced): what a vocoder
+  with a periodic source makes its sines from.
 - **pianoroll** (for rendering MIDI): per key of the 88 (A0 to C8), three channels: onset (a note
   of that key starts within half a frame of the frame's time), sustain (a note of it sounds at
   that time) and velocity (the sounding note's velocity / 127). Read from a MIDI file with mido;
@@ -49,6 +51,7 @@ class FeatureOptions:
     fmin: float = 40.0
     fmax: float = 8000.0
     lpc_order: int = 0  # mel only: reflection coefficients after the mel bands
+    f0: bool = False  # mel only: F0 (Hz, 0 where unvoiced) in the last channel
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -56,6 +59,8 @@ class FeatureOptions:
         self.mel  # noqa: B018 - checks the sizes
         if not 0 <= self.lpc_order <= 32 or (self.lpc_order and self.kind != "mel"):
             raise WavenetError(f"features.lpc_order: 0 to 32, and only for mel frames; got {self.lpc_order}")
+        if not isinstance(self.f0, bool) or (self.f0 and self.kind != "mel"):
+            raise WavenetError(f"features.f0: true or false, and true only for mel frames; got {self.f0!r}")
 
     @property
     def mel(self) -> dsp.MelSpec:
@@ -66,13 +71,15 @@ class FeatureOptions:
     def channels(self) -> int:
         if self.kind == "linguistic":
             return linguistic.CHANNELS
-        return self.n_mels + self.lpc_order if self.kind == "mel" else 3 * KEYS
+        return self.n_mels + self.lpc_order + int(self.f0) if self.kind == "mel" else 3 * KEYS
 
     def to_dict(self) -> dict:
-        """The options that matter for this kind: the mel settings only for mel frames (lpc_order where it is set)."""
+        """The options that matter for this kind: the mel settings only for mel frames (lpc_order and f0 where set)."""
         out = asdict(self)
         if not self.lpc_order:
             del out["lpc_order"]
+        if not self.f0:
+            del out["f0"]
         return out if self.kind == "mel" else {"kind": self.kind, "hop": self.hop}
 
     @classmethod
@@ -151,12 +158,17 @@ def midi_beside(audio_path: Path) -> Path:
 
 
 def mel_frames(audio: np.ndarray, sample_rate: int, options: FeatureOptions) -> np.ndarray:
-    """A recording's mel frames (frames, channels) float32: log-mel, then its reflection coefficients if asked."""
+    """A recording's mel frames (frames, channels) float32: log-mel, then its reflection coefficients and F0 if asked."""
     frames = dsp.log_mel(audio, sample_rate, options.mel)
-    if not options.lpc_order:
-        return frames
-    reflection = dsp.reflection_from_log_mel(frames, sample_rate, options.mel, options.lpc_order)
-    return np.concatenate([frames, reflection.astype(np.float32)], axis=1)
+    parts = [frames]
+    if options.lpc_order:
+        parts.append(
+            dsp.reflection_from_log_mel(frames, sample_rate, options.mel, options.lpc_order).astype(np.float32)
+        )
+    if options.f0:
+        f0 = dsp.f0_at_frames(audio, sample_rate, len(frames), options.hop)
+        parts.append(np.nan_to_num(f0, nan=0.0).astype(np.float32)[:, None])
+    return np.concatenate(parts, axis=1) if len(parts) > 1 else frames
 
 
 def features_for(

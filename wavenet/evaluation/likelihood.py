@@ -26,7 +26,7 @@ from wavenet.data.features import features_for
 from wavenet.data.manifest import read_manifest
 from wavenet.errors import WavenetError
 from wavenet.evaluation.ngram import KneserNey, Unigram
-from wavenet.excitation import crop_source, frame_filters
+from wavenet.excitation import crop_source, frame_cycles, frame_filters, sine_source
 from wavenet.model import frame_span, frame_window
 from wavenet.release import Checkpoint
 
@@ -97,12 +97,19 @@ def model_log2_probs(
     silence = mulaw.silence_code(cfg.mu)
     inputs = torch.from_numpy(np.concatenate([[silence], codes[:-1]]).astype(np.int64)).to(device)
     targets = torch.from_numpy(codes.astype(np.int64)).to(device)
-    source = None
+    source, sines = None, None
     if cfg.lpc_order:
-        filters = frame_filters(frames, cfg.lpc_order)
+        filters = frame_filters(frames, cfg.lpc_order, f0=bool(cfg.source_harmonics))
         predicted, last, excitation = crop_source(codes, 0, len(codes), filters, cfg.cond_hop, cfg.mu)
         source = (torch.from_numpy(predicted).to(device), torch.from_numpy(last).to(device))
         targets = torch.from_numpy(excitation).to(device)
+    if cfg.source_harmonics:
+        f0 = frames[:, -1]
+        periodic = sine_source(
+            f0, frame_cycles(f0, cfg.cond_hop, cfg.sample_rate), np.arange(len(codes)), cfg.cond_hop,
+            cfg.sample_rate, cfg.source_harmonics,
+        )  # fmt: skip
+        sines = torch.from_numpy(periodic.T.copy()).to(device)  # (harmonics, samples)
     spk = torch.tensor([speaker], device=device)
     out = []
     for start in range(0, len(codes), chunk):
@@ -116,7 +123,10 @@ def model_log2_probs(
             window = torch.from_numpy(np.ascontiguousarray(frames[index].T, dtype=np.float32))[None].to(device)
             offset = context - a * hop
         part = None if source is None else (source[0][None, context:end], source[1][None, context:end])
-        logits = model(inputs[None, context:end], spk, window, offset, source=part)[0, :, start - context :]
+        heard = None if sines is None else sines[None, :, context:end]
+        logits = model(inputs[None, context:end], spk, window, offset, source=part, sines=heard)[
+            0, :, start - context :
+        ]
         out.append(-F.cross_entropy(logits.t(), targets[start:end], reduction="none") / math.log(2))
     return torch.cat(out).cpu().numpy()
 

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from wavenet.errors import WavenetError
-from wavenet.excitation import frame_filters
+from wavenet.excitation import frame_cycles, frame_filters, sine_source
 from wavenet.model import WaveNet, frame_span, frame_window
 
 
@@ -29,6 +29,7 @@ class FrameFeed:
         self.channels = channels
         self._frames = np.zeros((0, channels), dtype=np.float32)
         self._filters: np.ndarray | None = None  # source-filter predictors of the frames so far
+        self._cycles: np.ndarray | None = None  # a periodic source's cycles before each frame so far, and after
         self._closed = False
         if frames is not None:
             self.extend(frames)
@@ -75,15 +76,28 @@ class FrameFeed:
         # Sample t reads frames up to t // hop + lookahead.
         return max(0, (self.available - lookahead) * hop - position)
 
-    def filters(self, order: int) -> np.ndarray:
+    def filters(self, order: int, f0: bool = False) -> np.ndarray:
         """The source-filter predictors of every frame fed so far, (available, order + 1) (:mod:`wavenet.excitation`).
 
+        ``f0``: the frames' last channel is F0, and the reflection coefficients come before it.
         Computed once per frame: a growing feed adds only its new frames' predictors."""
         done = 0 if self._filters is None else len(self._filters)
         if done < self.available:
-            new = frame_filters(self._frames[done:], order)
+            new = frame_filters(self._frames[done:], order, f0)
             self._filters = new if self._filters is None else np.concatenate([self._filters, new])
         return self._filters
+
+    def sines(self, positions: np.ndarray, hop: int, sample_rate: int, harmonics: int) -> np.ndarray:
+        """A periodic source at samples ``positions`` of the stream, from the F0 in the frames' last channel:
+        (len(positions), harmonics) float32 (:func:`wavenet.excitation.sine_source`).
+
+        The phase at each frame is summed once: a growing feed adds its new frames' to the last."""
+        done = 0 if self._cycles is None else len(self._cycles) - 1
+        if done < self.available:
+            before = 0.0 if self._cycles is None else float(self._cycles[-1])
+            new = frame_cycles(self._frames[done:, -1], hop, sample_rate, before)
+            self._cycles = new if self._cycles is None else np.concatenate([self._cycles[:-1], new])
+        return sine_source(self._frames[:, -1], self._cycles, positions, hop, sample_rate, harmonics)
 
     def window(self, a: int, b: int, context: int) -> np.ndarray:
         """Frames [a - context, b + context), clamped to the stream's: (channels, b - a + 2 context)."""

@@ -45,7 +45,8 @@ BACKENDS: dict[str, type[SlotGenerator]] = {
 def available_backends(model: WaveNet, batch_size: int = 1) -> list[str]:
     """Backends that can run this model where it is, at this batch size, slowest first.
 
-    A source-filter model (``lpc_order`` > 0) runs on the backends that take its extra inputs
+    A source-filter model or one with a periodic source (``lpc_order`` or ``source_harmonics`` > 0)
+    runs on the backends that take its extra inputs
     (``takes_source``): naive, torch and native (not yet the CUDA-graph and Triton ones).
     """
     names = [NaiveGenerator.name, CachedGenerator.name]
@@ -54,7 +55,7 @@ def available_backends(model: WaveNet, batch_size: int = 1) -> list[str]:
         names += [native.NativeGenerator.name, native.NativeHalfGenerator.name]
     if device.type == "cuda":
         names += [GraphGenerator.name, *checked_fused_backends(model, batch_size)]
-    if model.config.lpc_order:
+    if model.config.takes_source:
         names = [name for name in names if BACKENDS[name].takes_source]
     return names
 

@@ -17,7 +17,9 @@ with its frames, or with a :class:`FrameFeed` that the caller extends while the 
 A source-filter model's streams (``lpc_order`` > 0) also keep their last samples and prediction
 (:class:`wavenet.excitation.SourceState`): each step gives the network the codes of the next
 sample's prediction and the last excitation, the network's logits are over the excitation, and
-the sampled excitation becomes the sample's code. Backends that take those extra inputs say so
+the sampled excitation becomes the sample's code. A model with a periodic source
+(``source_harmonics`` > 0) is also given, at each step, the sines at the sample it predicts,
+from its stream's frames (:meth:`FrameFeed.sines`). Backends that take those extra inputs say so
 with ``takes_source``.
 
 Every backend starts a stream from the code of silence, as if the audio were preceded by zeros,
@@ -88,9 +90,12 @@ class SlotGenerator:
         self._feeds: list[FrameFeed | None] = [None] * batch_size
         self._pos = np.zeros(batch_size, dtype=np.int64)  # samples each slot's stream has generated
         self._source = None
+        if self.config.takes_source and not self.takes_source:
+            raise WavenetError(
+                f"the {self.name} backend does not run source-filter models or periodic sources "
+                "(lpc_order or source_harmonics > 0)"
+            )
         if self.config.lpc_order:
-            if not self.takes_source:
-                raise WavenetError(f"the {self.name} backend does not run source-filter models (lpc_order > 0)")
             self._source = SourceState(batch_size, self.config.lpc_order, self.config.mu)
 
     @property
@@ -248,7 +253,7 @@ class SlotGenerator:
         for i in range(n):
             last = self._last[:k]
             source = self._advance_source(last)
-            codes = sample_codes(self._step(last, source), temperature, uniforms[:, i], self._silence)
+            codes = sample_codes(self._step(last, source, self._sines(k)), temperature, uniforms[:, i], self._silence)
             if self._source is not None:  # the excitation drawn, and the prediction: the sample
                 codes = torch.from_numpy(self._source.sample(codes.cpu().numpy())).to(self.device)
             self._last[:k] = codes
@@ -261,20 +266,35 @@ class SlotGenerator:
         if self._source is None:
             return None
         order, hop = self.config.lpc_order, self.config.cond_hop
+        f0 = bool(self.config.source_harmonics)
         filters = np.stack([
-            self._feeds[s].filters(order)[min(int(self._pos[s]) // hop, self._feeds[s].available - 1)]
+            self._feeds[s].filters(order, f0)[min(int(self._pos[s]) // hop, self._feeds[s].available - 1)]
             if self._feeds[s] is not None else np.eye(1, order + 1)[0]
             for s in range(len(codes))
         ])  # fmt: skip
         predicted, excitation = self._source.advance(codes.cpu().numpy(), filters)
         return torch.from_numpy(predicted).to(self.device), torch.from_numpy(excitation).to(self.device)
 
+    def _sines(self, k: int, steps: int = 1) -> torch.Tensor | None:
+        """A periodic source's values at the next ``steps`` samples of the first k slots: (k, steps, harmonics) for
+        steps > 1, (k, harmonics) for one; zeros for a free slot; None for a model without one."""
+        harmonics = self.config.source_harmonics
+        if not harmonics:
+            return None
+        out = np.zeros((k, steps, harmonics), dtype=np.float32)
+        for s, feed in enumerate(self._feeds[:k]):
+            if feed is not None:
+                positions = np.arange(int(self._pos[s]), int(self._pos[s]) + steps)
+                out[s] = feed.sines(positions, self.config.cond_hop, self.config.sample_rate, harmonics)
+        sines = torch.from_numpy(out).to(self.device, self.dtype)
+        return sines if steps > 1 else sines[:, 0]
+
     @torch.inference_mode()
     def step(self, codes: torch.Tensor) -> torch.Tensor:
         """Feed one input code to each of the first k slots, (k,) int64; returns next-sample logits (k, classes)."""
         k = codes.shape[0]
         self._prepare(1, k)
-        logits = self._step(codes, self._advance_source(codes))
+        logits = self._step(codes, self._advance_source(codes), self._sines(k))
         self._pos[:k] += 1
         return logits
 
@@ -294,10 +314,16 @@ class SlotGenerator:
     def _load_conditioning(self, steps: int, k: int) -> None:
         """Make the first k slots' frames for the next ``steps`` steps available to :meth:`_step`."""
 
-    def _step(self, codes: torch.Tensor, source: tuple[torch.Tensor, torch.Tensor] | None = None) -> torch.Tensor:
+    def _step(
+        self,
+        codes: torch.Tensor,
+        source: tuple[torch.Tensor, torch.Tensor] | None = None,
+        sines: torch.Tensor | None = None,
+    ) -> torch.Tensor:
         """One step of the first k slots (conditioning loaded): (k,) input codes → (k, classes) logits.
 
-        ``source``: a source-filter model's (prediction codes, last excitation codes), (k,) each.
+        ``source``: a source-filter model's (prediction codes, last excitation codes), (k,) each;
+        ``sines``: a periodic source's values at the sample each slot predicts, (k, harmonics).
         """
         raise NotImplementedError
 

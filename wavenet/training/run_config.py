@@ -64,6 +64,9 @@ class LoopConfig:
     time_limit: str = ""
 
 
+DEFAULT_HARMONICS = 8  # a periodic source's sines, when the data's frames carry F0 and the model section says nothing
+
+
 @dataclass
 class RunConfig:
     run_dir: str = ""
@@ -85,6 +88,8 @@ class RunConfig:
         if features is not None:
             from_data += [("cond_channels", features.channels), ("cond_hop", features.hop)]
             from_data += [("lpc_order", features.lpc_order)]
+            if features.f0:  # frames with F0 make a periodic source of this many harmonics, unless the config says
+                from_data += [("source_harmonics", DEFAULT_HARMONICS)]
         for key, value in from_data:
             if key not in values:
                 merged[key] = value
@@ -94,6 +99,11 @@ class RunConfig:
         if features is not None and config.lpc_order != features.lpc_order:
             raise WavenetError(
                 f"model.lpc_order ({config.lpc_order}) differs from the data's features ({features.lpc_order})"
+            )
+        if features is not None and bool(config.source_harmonics) != features.f0:
+            raise WavenetError(
+                f"model.source_harmonics ({config.source_harmonics}) needs frames with F0 (prepare --f0), and "
+                f"frames with F0 need it > 0; the data's features {'have' if features.f0 else 'have no'} F0"
             )
         if features is not None and (config.cond_channels, config.cond_hop) != (features.channels, features.hop):
             raise WavenetError(

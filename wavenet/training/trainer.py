@@ -60,7 +60,7 @@ def loss_sum(model: torch.nn.Module, batch: Batch) -> tuple[torch.Tensor, torch.
     Only the logits from the batch's first counted target on are computed (crops start on a frame).
     """
     logits = model(
-        batch.inputs, batch.speakers, batch.frames, first=batch.first, source=batch.source
+        batch.inputs, batch.speakers, batch.frames, first=batch.first, source=batch.source, sines=batch.sines
     )  # (B, C, T - first)
     targets = batch.targets[:, batch.first :]
     total = F.cross_entropy(logits.float(), targets, ignore_index=IGNORE, reduction="sum")
@@ -181,14 +181,15 @@ class Trainer:
         frames = (self.model_config.cond_hop, self.model_config.cond_layers)
         dropout = (config.data.speaker_dropout, len(self.data.speakers))
         lpc = self.model_config.lpc_order
+        periodic = {"harmonics": self.model_config.source_harmonics, "sample_rate": self.data.sample_rate}
         self.sampler = CropSampler(
             self.data.split("train"), self.crop, rf, self.data.mu, seed, config.data.skip_context, *frames, *dropout,
-            lpc_order=lpc, source_noise=config.data.source_noise,
+            lpc_order=lpc, source_noise=config.data.source_noise, **periodic,
         )  # fmt: skip
         valid_name = "valid" if "valid" in self.data.split_names else "train"
         valid_sampler = CropSampler(
             self.data.split(valid_name), self.crop, rf, self.data.mu, seed, config.data.skip_context, *frames,
-            lpc_order=lpc,
+            lpc_order=lpc, **periodic,
         )  # fmt: skip
         self.valid_batches = valid_sampler.fixed_batches(config.data.valid_crops, config.data.batch_size)
         self.valid_batches_split = valid_sampler.split

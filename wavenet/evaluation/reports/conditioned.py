@@ -154,10 +154,12 @@ def vocoder_section(
     pictures: Path = PICTURES,
     samples_dir: Path = SAMPLES,
 ) -> dict:
-    if ckpt.config.lpc_order != data.features.lpc_order:
+    if (ckpt.config.lpc_order, bool(ckpt.config.source_harmonics)) != (data.features.lpc_order, data.features.f0):
         raise WavenetError(
-            f"{data.directory}: its frames carry {data.features.lpc_order} reflection coefficients, the vocoder "
-            f"reads {ckpt.config.lpc_order}: prepare the data with --lpc-order {ckpt.config.lpc_order}"
+            f"{data.directory}: its frames carry {data.features.lpc_order} reflection coefficients"
+            f"{' and F0' if data.features.f0 else ''}, the vocoder reads {ckpt.config.lpc_order}"
+            f"{' and F0' if ckpt.config.source_harmonics else ''}: prepare the data with --lpc-order "
+            f"{ckpt.config.lpc_order}{' --f0' if ckpt.config.source_harmonics else ''}"
         )
     test = data.split("test")
     names = {sid: name for name, sid in ckpt.speakers.items()}
@@ -306,6 +308,7 @@ def card(ckpt: Checkpoint) -> dict:
         "parameters": ckpt.model.parameter_count(),
         "receptive_field": ckpt.config.receptive_field,
         "lpc_order": ckpt.config.lpc_order,
+        "source_harmonics": ckpt.config.source_harmonics,
         "steps": meta.get("steps"),
         "train_seconds": meta.get("train_seconds"),
         "stages": [
@@ -405,7 +408,9 @@ def render(results: dict) -> str:
                   "from its own 80-band log-mel frames with the speaker id 'any' (and Allison's prompts also with her "
                   f"own id), temperature {c.get('temperature', 1.0):g} (the release's default)"
                   + (f"; a source-filter model: each sample is the prediction of the order-{c['lpc_order']} filter that "
-                     "the frames imply plus the excitation the network draws." if c.get("lpc_order") else "."), "",
+                     "the frames imply plus the excitation the network draws" if c.get("lpc_order") else "")
+                  + (f"; the network also reads sines at the first {c['source_harmonics']} harmonics of the F0 that "
+                     "YIN finds in the recording (a periodic source)" if c.get("source_harmonics") else "") + ".", "",
                   "| voice | resynthesis | WER | log-mel distance (dB) | F0 RMSE (cents) | voicing error | STOI | PESQ | DNSMOS |",
                   "|---|---|---:|---:|---:|---:|---:|---:|---:|"]  # fmt: skip
         for voice, group in g.items():

@@ -44,6 +44,12 @@
  * p = -(a_1 s_{t-1} + ... + a_p s_{t-p}) with frame i's a; the input adds the two codes' rows; the
  * sampled code is an excitation, and the sample's code is code(p + value(e)). The arithmetic, in
  * double, is numpy's in excitation.py, operation for operation, so the codes agree.
+ *
+ * A model with a periodic source (H harmonics > 0) also has
+ *   sine_table [H][Rp]                    the source's input projection
+ *   sines    [active][steps][H]           float: the source's values at each step of the call
+ *                                         (computed by Python from the frames: excitation.py)
+ * and the input adds sum_h sines[r][s][h] sine_table[h].
  */
 
 #define PY_SSIZE_T_CLEAN
@@ -177,6 +183,8 @@ typedef struct {
     double *src_history, *src_predicted; /* shared state, [B][p] and [B] */
     double *my_history, *my_predicted;   /* private copies during a call, [T][B][p] and [T][B] */
     double silence_value;                /* the value of the code of silence: the history before a stream */
+    int harmonics;                       /* a periodic source's H; 0 for any other model */
+    const float *sine_table;             /* [H][Rp] */
 } Net;
 
 static const void *weights(const Net *net, const void *base, size_t offset) {
@@ -476,6 +484,7 @@ static void barrier_wait(Barrier *b, int *local) {
 typedef struct {
     int64_t t0, steps, active, by_rows;
     const double *filters;               /* a source-filter model's [active][cond_frames][order + 1] */
+    const float *sines;                  /* a periodic source's [active][steps][harmonics] */
     const float *uniforms, *temperature; /* [active][steps], [active] */
     int64_t *last, *out;                 /* [active], [active][steps] */
     const int64_t *teacher;              /* one teacher-forced step: inputs [active], logits out */
@@ -586,6 +595,11 @@ static void run_thread(Generator *g, const Call *call, int tid) {
                 source_advance(codes[r], a, P, mu, hist + (size_t)r * P, pred + r, &pcode, &ecode);
                 const float *prow = n->pred_table + (size_t)pcode * rp, *erow = n->exc_table + (size_t)ecode * rp;
                 for (int c = 0; c < rp; c++) xr[c] += prow[c] + erow[c];
+            }
+            for (int j = 0; j < n->harmonics; j++) { /* and the periodic source's */
+                float v = call->sines[((size_t)r * call->steps + step) * n->harmonics + j];
+                const float *row = n->sine_table + (size_t)j * rp;
+                for (int c = 0; c < rp; c++) xr[c] += v * row[c];
             }
         }
         for (int l = 0; l < n->layers; l++) {
@@ -741,9 +755,9 @@ static void generator_free(PyObject *capsule) {
 static void *ptr(unsigned long long address) { return (void *)(uintptr_t)address; }
 
 /* create(dims, dilations, weight addresses, state addresses, threads) -> capsule
- *   dims = (layers, rp, gp, hp, sp, cp, classes, kernel, kin, batch, half, silence, hop, order)
+ *   dims = (layers, rp, gp, hp, sp, cp, classes, kernel, kin, batch, half, silence, hop, order, harmonics)
  *   weights = (in_taps, in_bias, conv_w, conv_b, skip_w, skip_b, res_w, res_b, head_w1, head_b1, head_w2, head_b2,
- *              pred_table, exc_table)   (the last two 0 without a source-filter model)
+ *              pred_table, exc_table, sine_table)   (0 without a source-filter model, a periodic source)
  *   threads: the number of threads, which is also the number of column slices the weights were packed in
  *   state = (past, spk_bias, src_history, src_predicted, ring_0, ..., ring_{L-1}) */
 static PyObject *create(PyObject *self, PyObject *args) {
@@ -752,17 +766,18 @@ static PyObject *create(PyObject *self, PyObject *args) {
     if (!PyArg_ParseTuple(args, "O!O!O!O!i", &PyTuple_Type, &dims, &PyTuple_Type, &dilations, &PyTuple_Type, &wts,
                           &PyTuple_Type, &state, &threads))
         return NULL;
-    if (PyTuple_GET_SIZE(dims) != 14 || PyTuple_GET_SIZE(wts) != 14) {
-        PyErr_SetString(PyExc_ValueError, "create: expected 14 sizes and 14 weight addresses");
+    if (PyTuple_GET_SIZE(dims) != 15 || PyTuple_GET_SIZE(wts) != 15) {
+        PyErr_SetString(PyExc_ValueError, "create: expected 15 sizes and 15 weight addresses");
         return NULL;
     }
     Generator *g = calloc(1, sizeof(Generator));
     if (!g) return PyErr_NoMemory();
     Net *n = &g->net;
     int *fields[] = {&n->layers, &n->rp,    &n->gp,    &n->hp,   &n->sp,   &n->cp,      &n->classes,
-                     &n->kernel, &n->kin,   &n->batch, &n->half, &n->silence, &n->hop, &n->order};
-    for (int i = 0; i < 14; i++) *fields[i] = (int)PyLong_AsLong(PyTuple_GET_ITEM(dims, i));
+                     &n->kernel, &n->kin,   &n->batch, &n->half, &n->silence, &n->hop, &n->order, &n->harmonics};
+    for (int i = 0; i < 15; i++) *fields[i] = (int)PyLong_AsLong(PyTuple_GET_ITEM(dims, i));
     if (n->layers < 1 || n->layers > 256 || PyTuple_GET_SIZE(dilations) != n->layers || n->order < 0 ||
+        n->harmonics < 0 ||
         PyTuple_GET_SIZE(state) != 4 + n->layers || threads < 1 || threads > MAX_THREADS || n->rp % 8 ||
         n->gp % (16 * threads) || n->sp % (8 * threads) || n->cp % (8 * threads)) {
         free(g);
@@ -776,8 +791,9 @@ static PyObject *create(PyObject *self, PyObject *args) {
     const void **wp[] = {(const void **)&n->in_taps, (const void **)&n->in_bias, &n->conv_w,
                          (const void **)&n->conv_b, &n->skip_w, (const void **)&n->skip_b, &n->res_w,
                          (const void **)&n->res_b, &n->head_w1, (const void **)&n->head_b1, &n->head_w2,
-                         (const void **)&n->head_b2, (const void **)&n->pred_table, (const void **)&n->exc_table};
-    for (int i = 0; i < 14; i++) *wp[i] = ptr(PyLong_AsUnsignedLongLong(PyTuple_GET_ITEM(wts, i)));
+                         (const void **)&n->head_b2, (const void **)&n->pred_table, (const void **)&n->exc_table,
+                         (const void **)&n->sine_table};
+    for (int i = 0; i < 15; i++) *wp[i] = ptr(PyLong_AsUnsignedLongLong(PyTuple_GET_ITEM(wts, i)));
     n->past = ptr(PyLong_AsUnsignedLongLong(PyTuple_GET_ITEM(state, 0)));
     n->spk_bias = ptr(PyLong_AsUnsignedLongLong(PyTuple_GET_ITEM(state, 1)));
     n->src_history = ptr(PyLong_AsUnsignedLongLong(PyTuple_GET_ITEM(state, 2)));
@@ -830,14 +846,14 @@ static PyObject *create(PyObject *self, PyObject *args) {
 }
 
 /* run(capsule, t0, steps, active, by_rows, uniforms, temperature, last, out, cond, cond_offset, cond_frames,
- *     filters): a chunk of sampled steps; cond is 0 for a model without local conditioning, filters 0 for
- * a model without a source. */
+ *     filters, sines): a chunk of sampled steps; cond is 0 for a model without local conditioning, filters 0
+ * for a model without a filter, sines 0 for one without a periodic source. */
 static PyObject *run(PyObject *self, PyObject *args) {
     PyObject *capsule;
     long long t0, steps, active, by_rows, cond_frames;
-    unsigned long long uniforms, temperature, last, out, cond, cond_offset, filters;
-    if (!PyArg_ParseTuple(args, "OLLLLKKKKKKLK", &capsule, &t0, &steps, &active, &by_rows, &uniforms, &temperature,
-                          &last, &out, &cond, &cond_offset, &cond_frames, &filters))
+    unsigned long long uniforms, temperature, last, out, cond, cond_offset, filters, sines;
+    if (!PyArg_ParseTuple(args, "OLLLLKKKKKKLKK", &capsule, &t0, &steps, &active, &by_rows, &uniforms, &temperature,
+                          &last, &out, &cond, &cond_offset, &cond_frames, &filters, &sines))
         return NULL;
     Generator *g = PyCapsule_GetPointer(capsule, "wavenet._native.Generator");
     if (!g) return NULL;
@@ -846,20 +862,20 @@ static PyObject *run(PyObject *self, PyObject *args) {
         return NULL;
     }
     Call call = {.t0 = t0, .steps = steps, .active = active, .by_rows = by_rows, .filters = ptr(filters),
-                 .uniforms = ptr(uniforms), .temperature = ptr(temperature), .last = ptr(last), .out = ptr(out),
+                 .sines = ptr(sines), .uniforms = ptr(uniforms), .temperature = ptr(temperature), .last = ptr(last), .out = ptr(out),
                  .cond = ptr(cond), .cond_offset = ptr(cond_offset), .cond_frames = cond_frames};
     Py_BEGIN_ALLOW_THREADS run_call(g, &call);
     Py_END_ALLOW_THREADS Py_RETURN_NONE;
 }
 
-/* step(capsule, t, active, by_rows, inputs, logits, cond, cond_offset, cond_frames, filters): one teacher-forced
- * step. */
+/* step(capsule, t, active, by_rows, inputs, logits, cond, cond_offset, cond_frames, filters, sines): one
+ * teacher-forced step. */
 static PyObject *step(PyObject *self, PyObject *args) {
     PyObject *capsule;
     long long t, active, by_rows, cond_frames;
-    unsigned long long inputs, logits, cond, cond_offset, filters;
-    if (!PyArg_ParseTuple(args, "OLLLKKKKLK", &capsule, &t, &active, &by_rows, &inputs, &logits, &cond, &cond_offset,
-                          &cond_frames, &filters))
+    unsigned long long inputs, logits, cond, cond_offset, filters, sines;
+    if (!PyArg_ParseTuple(args, "OLLLKKKKLKK", &capsule, &t, &active, &by_rows, &inputs, &logits, &cond, &cond_offset,
+                          &cond_frames, &filters, &sines))
         return NULL;
     Generator *g = PyCapsule_GetPointer(capsule, "wavenet._native.Generator");
     if (!g) return NULL;
@@ -868,7 +884,7 @@ static PyObject *step(PyObject *self, PyObject *args) {
         return NULL;
     }
     Call call = {.t0 = t, .steps = 1, .active = active, .by_rows = by_rows, .filters = ptr(filters),
-                 .teacher = ptr(inputs), .logits_out = ptr(logits), .cond = ptr(cond), .cond_offset = ptr(cond_offset),
+                 .sines = ptr(sines), .teacher = ptr(inputs), .logits_out = ptr(logits), .cond = ptr(cond), .cond_offset = ptr(cond_offset),
                  .cond_frames = cond_frames};
     Py_BEGIN_ALLOW_THREADS run_call(g, &call);
     Py_END_ALLOW_THREADS Py_RETURN_NONE;

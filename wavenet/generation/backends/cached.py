@@ -50,6 +50,9 @@ class CachedGenerator(SlotGenerator):
             self._source_tables = None
             if cfg.lpc_order:  # a source-filter model's prediction and last-excitation embeddings
                 self._source_tables = (model.prediction_input.weight.clone(), model.excitation_input.weight.clone())
+            self._sine_weight = None
+            if cfg.source_harmonics:  # a periodic source's projection, (harmonics, R)
+                self._sine_weight = model.sine_input.weight[:, :, 0].t().contiguous()
             self._head = (
                 model.head.hidden.weight[:, :, 0].t().contiguous(),
                 model.head.hidden.bias.clone(),
@@ -130,13 +133,20 @@ class CachedGenerator(SlotGenerator):
         self._cond_offset[:b] += 1
         return bias.transpose(0, 1)
 
-    def _step(self, codes: torch.Tensor, source: tuple[torch.Tensor, torch.Tensor] | None = None) -> torch.Tensor:
+    def _step(
+        self,
+        codes: torch.Tensor,
+        source: tuple[torch.Tensor, torch.Tensor] | None = None,
+        sines: torch.Tensor | None = None,
+    ) -> torch.Tensor:
         t, k, half = self._clock(), self._k, self._half
         b = codes.shape[0]  # the first b slots step; the others are left as they are
         history = torch.cat([self._past_codes[:b], codes[:, None]], dim=1)  # (b, K_in)
         x = self._input_bias + sum(self._input_taps[j][history[:, j]] for j in range(history.shape[1]))  # (b, R)
         if source is not None:
             x = x + self._source_tables[0][source[0]] + self._source_tables[1][source[1]]
+        if sines is not None:
+            x = x + sines @ self._sine_weight
         self._past_codes[:b] = history[:, 1:]
         bias = self._speaker_bias[:, :b]
         if self.config.conditioned:

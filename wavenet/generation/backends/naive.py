@@ -28,20 +28,29 @@ class NaiveGenerator(SlotGenerator):
         # Input codes of the last receptive field, and a source-filter model's two more inputs: (3, B, rf).
         self._history = torch.zeros(3, batch_size, rf, dtype=torch.long, device=self.device)
         self._length = [0] * batch_size  # samples fed since reset, capped at the receptive field
+        # A periodic source's values at the same positions: (B, harmonics, rf).
+        self._sine_history = torch.zeros(batch_size, self.config.source_harmonics, rf, device=self.device)
 
     def _reset_state(self, slot: int) -> None:
         self._history[:, slot] = 0
+        self._sine_history[slot] = 0
         self._length[slot] = 0
 
     def _move_state(self, src: int, dst: int) -> None:
         self._history[:, dst] = self._history[:, src]
+        self._sine_history[dst] = self._sine_history[src]
         self._length[dst] = self._length[src]
 
     def _save_state(self, slot: int) -> dict[str, torch.Tensor]:
-        return {"history": self._history[:, slot], "length": torch.tensor(self._length[slot])}
+        return {
+            "history": self._history[:, slot],
+            "sines": self._sine_history[slot],
+            "length": torch.tensor(self._length[slot]),
+        }
 
     def _load_state(self, slot: int, state: dict[str, torch.Tensor]) -> None:
         self._history[:, slot] = state["history"]
+        self._sine_history[slot] = state["sines"]
         self._length[slot] = int(state["length"])
 
     def fill_history(self, codes: torch.Tensor) -> None:
@@ -57,11 +66,18 @@ class NaiveGenerator(SlotGenerator):
         self._length = [self.config.receptive_field] * self.batch_size
         self._pos[:] = self.config.receptive_field  # as if that history had been generated
 
-    def _step(self, codes: torch.Tensor, source: tuple[torch.Tensor, torch.Tensor] | None = None) -> torch.Tensor:
+    def _step(
+        self,
+        codes: torch.Tensor,
+        source: tuple[torch.Tensor, torch.Tensor] | None = None,
+        sines: torch.Tensor | None = None,
+    ) -> torch.Tensor:
         rf = self.config.receptive_field
         b = codes.shape[0]  # the first b slots step
         inputs = torch.stack([codes, *(source or (codes, codes))])  # (3, b)
         self._history[:, :b] = torch.cat([self._history[:, :b, 1:], inputs[:, :, None]], dim=2)
+        if sines is not None:
+            self._sine_history[:b] = torch.cat([self._sine_history[:b, :, 1:], sines[:, :, None]], dim=2)
         self._length[:b] = [min(n + 1, rf) for n in self._length[:b]]
         logits = torch.empty(b, self.config.classes, device=self.device, dtype=self.dtype)
         if self.config.conditioned:  # each slot reads its own frames: one pass per slot
@@ -88,5 +104,8 @@ class NaiveGenerator(SlotGenerator):
         history = self._history[:, slot : slot + 1, cfg.receptive_field - length :]  # (3, 1, length)
         frames = window.to(self.device, self.dtype)[None]
         source = (history[1], history[2]) if cfg.lpc_order else None
-        logits = self.model(history[0], self._speaker[slot : slot + 1], frames, first - a * cfg.cond_hop, source=source)
+        sines = self._sine_history[slot : slot + 1, :, cfg.receptive_field - length :] if cfg.source_harmonics else None
+        logits = self.model(
+            history[0], self._speaker[slot : slot + 1], frames, first - a * cfg.cond_hop, source=source, sines=sines
+        )
         return logits[0, :, -1]

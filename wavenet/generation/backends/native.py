@@ -153,6 +153,7 @@ class NativeGenerator(SlotGenerator):
             self._silence,
             self.config.cond_hop,
             self.config.lpc_order,
+            self.config.source_harmonics,
         )
         weights = tuple(t.data_ptr() for t in self._weights) + tuple(t.data_ptr() for t in self._source_tables)
         # A source-filter model's state is SourceState's (slots.py moves, saves and restores it); C reads and writes it.
@@ -167,6 +168,7 @@ class NativeGenerator(SlotGenerator):
         self._cond = torch.zeros(0)
         self._cond_offset = torch.zeros(batch_size, dtype=torch.int64)
         self._filters = np.zeros(0)
+        self._sine_values = np.zeros(0, dtype=np.float32)  # a periodic source's [active][steps][harmonics]
 
     def _pack(self, model: WaveNet) -> None:
         """Copy the weights into the layouts _native.c reads (see its header), padded with zeros.
@@ -220,6 +222,10 @@ class NativeGenerator(SlotGenerator):
                 for i, table in enumerate((model.prediction_input, model.excitation_input)):
                     self._source_tables[i] = torch.zeros(c, rp, **f32)
                     self._source_tables[i][:, :r] = table.weight
+            self._source_tables.append(torch.zeros(0))
+            if cfg.source_harmonics:  # the periodic source's projection, [harmonics][Rp]
+                self._source_tables[2] = torch.zeros(cfg.source_harmonics, rp, **f32)
+                self._source_tables[2][:, :r] = model.sine_input.weight[:, :, 0].t()
         conv_w, skip_w = _slices(conv_w, t), _slices(skip_w, t)
         head_w1, head_w2 = _slices(head_w1, t), _slices(head_w2, t)
         if self.half_weights:  # IEEE half bits; the C code reads them as uint16 and widens them
@@ -293,8 +299,10 @@ class NativeGenerator(SlotGenerator):
                 if feed is not None:
                     first = (int(self._pos[r]) - int(offsets[r])) // hop
                     index = np.minimum(np.arange(first, first + frames.shape[1]), feed.available - 1)
-                    filters[r] = feed.filters(order)[index]
+                    filters[r] = feed.filters(order, bool(self.config.source_harmonics))[index]
             self._filters = filters
+        if self.config.source_harmonics:
+            self._sine_values = np.ascontiguousarray(self._sines(k, steps).reshape(k, steps, -1).numpy())
 
     def _cond_args(self) -> tuple[int, int, int]:
         if not self.config.conditioned:
@@ -303,6 +311,9 @@ class NativeGenerator(SlotGenerator):
 
     def _filters_arg(self) -> int:
         return 0 if self._source is None else self._filters.ctypes.data
+
+    def _sines_arg(self, values: np.ndarray) -> int:
+        return values.ctypes.data if self.config.source_harmonics else 0
 
     def run(self, uniforms: torch.Tensor) -> torch.Tensor:
         k, n = uniforms.shape
@@ -328,13 +339,16 @@ class NativeGenerator(SlotGenerator):
         u = uniforms if whole else uniforms[:, start : start + steps].contiguous()
         o = out if whole else torch.empty(k, steps, dtype=torch.long)
         self._cond_offset[:k] += start  # frames are read at offset + step (see _native.c)
+        sines = self._sine_values if whole or not self.config.source_harmonics else (
+            np.ascontiguousarray(self._sine_values[:, start : start + steps])
+        )  # fmt: skip
         try:
             with _cores:
                 began = time.perf_counter()
                 _native.run(
                     self._handle, self._t + start, steps, k, int(by_rows),
                     u.data_ptr(), self._temperature.data_ptr(), self._last.data_ptr(), o.data_ptr(),
-                    *self._cond_args(), self._filters_arg(),
+                    *self._cond_args(), self._filters_arg(), self._sines_arg(sines),
                 )  # fmt: skip
                 seconds = time.perf_counter() - began
         finally:
@@ -352,7 +366,7 @@ class NativeGenerator(SlotGenerator):
         with _cores:
             _native.step(
                 self._handle, self._t, k, int(k >= self.rows_from), codes.data_ptr(), logits.data_ptr(),
-                *self._cond_args(), self._filters_arg(),
+                *self._cond_args(), self._filters_arg(), self._sines_arg(self._sine_values),
             )  # fmt: skip
         self._t += 1
         self._pos[:k] += 1

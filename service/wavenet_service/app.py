@@ -1,10 +1,11 @@
 """The FastAPI app: assembles the routers, middleware and error handlers around the engines.
 
-POST /synthesize   JSON {"model", "speaker", "seconds", "temperature", "seed"} -> streamed audio/wav
+POST /synthesize   JSON {"model", "speaker", "seconds" or "text", "temperature", "seed", "format"} -> streamed audio
 GET  /synthesize   the same as query parameters (for <audio src=...> and download links)
-POST /vocode       a recording as the body -> its resynthesis by a mel vocoder, streamed audio/wav
-POST /render       a MIDI file as the body -> its rendering by a piano-roll model, streamed audio/wav
+POST /vocode       a recording as the body -> its resynthesis by a mel vocoder, streamed audio
+POST /render       a MIDI file as the body -> its rendering by a piano-roll model, streamed audio
 GET  /models       served models, their speakers and receptive fields, and the request limits
+POST /v1/audio/speech, GET /v1/models   the OpenAI speech API's shape (:mod:`.routes.openai`)
 GET  /healthz      alive;  GET /readyz  models loaded, warmed up and running
 GET  /metrics      Prometheus;  GET /  a page to try it;  GET /docs  OpenAPI
 

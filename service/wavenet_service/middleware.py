@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import hmac
 import json
-from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from wavenet_service.errors import error_body
 from wavenet_service.metrics import Metrics
 
 OPEN_PATHS = {"/healthz", "/readyz", "/metrics"}
@@ -26,11 +26,11 @@ class BodyLimit:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         limit = self.uploads.get(scope["path"], self.default)
-        too_large = {"detail": f"body: larger than {limit} bytes"}
+        too_large = f"body: larger than {limit} bytes"
         declared = dict(scope["headers"]).get(b"content-length")
         if declared is not None:
             if not declared.isdigit() or int(declared) > limit:
-                return await _json(send, 413, too_large)
+                return await _json(send, scope, 413, too_large)
             return await self.app(scope, receive, send)
         body, more = b"", True
         while more:
@@ -40,7 +40,7 @@ class BodyLimit:
             body += message.get("body", b"")
             more = message.get("more_body", False)
             if len(body) > limit:
-                return await _json(send, 413, too_large)
+                return await _json(send, scope, 413, too_large)
         replayed = False
 
         async def replay() -> Message:
@@ -66,9 +66,7 @@ class ApiKey:
         scheme, _, token = header.partition(" ")
         if scheme.lower() == "bearer" and hmac.compare_digest(token.encode(), self.key.encode()):
             return await self.app(scope, receive, send)
-        await _json(
-            send, 401, {"detail": "authorization: a valid bearer token is required"}, {"www-authenticate": "Bearer"}
-        )
+        await _json(send, scope, 401, "authorization: a valid bearer token is required", {"www-authenticate": "Bearer"})
 
 
 class CountRequests:
@@ -101,10 +99,13 @@ KNOWN_ROUTES = {
     "/metrics",
     "/docs",
     "/openapi.json",
+    "/v1/audio/speech",
+    "/v1/models",
 }
 
 
-async def _json(send: Send, status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> None:
+async def _json(send: Send, scope: Scope, status: int, message: str, headers: dict[str, str] | None = None) -> None:
+    status, body = error_body(scope["path"], status, message)
     data = json.dumps(body).encode()
     raw = [(b"content-type", b"application/json"), (b"content-length", str(len(data)).encode())]
     raw += [(k.encode(), v.encode()) for k, v in (headers or {}).items()]

@@ -6,7 +6,7 @@ and written into the served OpenAPI schema by the app (:func:`wavenet_service.ap
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -40,6 +40,13 @@ class SynthesisRequest(BaseModel):
     seed: Annotated[
         int | None, Field(ge=0, le=2**63 - 1, description="random seed; the same seed gives the same audio")
     ] = None
+    format: Annotated[
+        Literal["wav", "pcm", "flac", "opus", "mp3"],
+        Field(
+            description="wav (the default) and pcm (16-bit little-endian mono, no header) stream as generated; "
+            "flac, opus (Ogg) and mp3 are encoded once complete (see GET /models for what this server writes)"
+        ),
+    ] = "wav"
 
 
 class Speaker(BaseModel):
@@ -72,6 +79,13 @@ class ConditionedRequest(BaseModel):
         Field(gt=0, description="sampling temperature, at most max_temperature; default: the model's"),
     ] = None
     seed: Annotated[int | None, Field(ge=0, le=2**63 - 1, description="random seed")] = None
+    format: Annotated[
+        Literal["wav", "pcm", "flac", "opus", "mp3"],
+        Field(
+            description="wav (the default) and pcm (16-bit little-endian mono, no header) stream as generated; "
+            "flac, opus (Ogg) and mp3 are encoded once complete (see GET /models for what this server writes)"
+        ),
+    ] = "wav"
 
 
 class ModelInfo(BaseModel):
@@ -91,6 +105,7 @@ class Limits(BaseModel):
     max_text_chars: int = Field(description="longest text one request may ask to be spoken")
     max_temperature: float
     max_upload_bytes: int
+    formats: list[str] = Field(description="the audio formats this server writes (its libsndfile's)")
 
 
 class ModelList(BaseModel):

@@ -1,4 +1,4 @@
-"""The streamed WAV response: headers with the first audio, backpressure, stalled and vanished clients.
+"""The streamed audio response: headers with the first audio, backpressure, stalled and vanished clients.
 
 Starlette's StreamingResponse sends its headers at once and notices a client that left only
 from inside its body iterator, which never starts if the client leaves first. This response
@@ -12,6 +12,8 @@ owns a stream's whole life instead:
   engine pauses a stream that runs too far ahead of that (``buffer_seconds``).
 - A chunk that the client does not take within ``client_timeout`` (its connection's buffers are
   full and it reads nothing) ends the response: the client is dropped and its stream freed.
+- A format that does not stream (FLAC, Opus, MP3: :mod:`wavenet_service.formats`) is gathered as
+  it is generated (each chunk counts as taken), encoded once complete, and sent in one piece.
 """
 
 from __future__ import annotations
@@ -26,20 +28,23 @@ from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from wavenet_service.batching import Failure, Stream
+from wavenet_service.errors import error_body
+from wavenet_service.formats import AudioFormat
 from wavenet_service.metrics import Metrics
 
 log = logging.getLogger(__name__)
 
 
 class AudioResponse(Response):
-    """A WAV streamed as the engine generates it; see the module's docstring."""
+    """Audio streamed as the engine generates it (or encoded once complete); see the module's docstring."""
 
     media_type = "audio/wav"
 
     def __init__(
         self,
         stream: Stream,
-        header: bytes,
+        fmt: AudioFormat,
+        sample_rate: int,
         headers: dict[str, str],
         *,
         model: str,
@@ -48,7 +53,9 @@ class AudioResponse(Response):
         on_close: Callable[[], None] = lambda: None,
     ) -> None:
         self.stream = stream
-        self.header = header
+        self.fmt, self.sample_rate = fmt, sample_rate
+        self.header = fmt.header(stream.plan.samples, sample_rate)
+        self.media_type = fmt.media_type
         self.model = model
         self.client_timeout = client_timeout
         self.metrics = metrics
@@ -57,8 +64,10 @@ class AudioResponse(Response):
         self.background = None
         self.init_headers(headers)
         self.outcome = "client_gone"
+        self.path = ""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        self.path = scope["path"]
         sender = asyncio.ensure_future(self._send_all(send))
         watcher = asyncio.ensure_future(_disconnected(receive))
         try:
@@ -79,9 +88,10 @@ class AudioResponse(Response):
         first = await self.stream.next()
         if isinstance(first, Failure):  # nothing sent yet: the status can still say so
             self.outcome = "shutdown" if "shut down" in first.reason else "failed"
-            body = json.dumps({"detail": f"model {self.model}: {first.reason}"}).encode()
-            await send(_start(503, [(b"content-type", b"application/json"), (b"retry-after", b"5")], body))
-            await send({"type": "http.response.body", "body": body})
+            await self._send_failure(send, first)
+            return
+        if not self.fmt.streams:
+            await self._send_encoded(send, first)
             return
         await send({"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers})
         chunk: bytes | Failure | None = first
@@ -100,6 +110,30 @@ class AudioResponse(Response):
                 log.warning("%s: stream ended early: %s", self.model, chunk.reason)
                 return
             data = chunk if chunk is not None else b""
+
+    async def _send_encoded(self, send: Send, first: bytes | None) -> None:
+        """Gather every chunk, encode them, send the file: its status after the whole audio, so a failure is a 503."""
+        pieces, chunk = [], first
+        while chunk is not None:
+            pieces.append(chunk)
+            self.stream.taken(len(chunk) // 2)
+            chunk = await self.stream.next()
+            if isinstance(chunk, Failure):
+                self.outcome = "shutdown" if "shut down" in chunk.reason else "failed"
+                await self._send_failure(send, chunk)
+                return
+        data = await asyncio.to_thread(self.fmt.encode, b"".join(pieces), self.sample_rate)
+        headers = [(k, v) for k, v in self.raw_headers if k != b"content-length"]
+        await send(_start(self.status_code, headers, data))
+        if await self._send_within_timeout(send, data, False):
+            self.outcome = "completed"
+
+    async def _send_failure(self, send: Send, failure: Failure) -> None:
+        """A 503 saying why the stream failed, before any audio was sent."""
+        status, body = error_body(self.path, 503, f"model {self.model}: {failure.reason}")
+        data = json.dumps(body).encode()
+        await send(_start(status, [(b"content-type", b"application/json"), (b"retry-after", b"5")], data))
+        await send({"type": "http.response.body", "body": data})
 
     async def _send_within_timeout(self, send: Send, data: bytes, more: bool) -> bool:
         """Send one body message; False when the client took nothing for ``client_timeout`` seconds."""

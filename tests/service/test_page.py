@@ -140,3 +140,43 @@ def test_typed_text_is_spoken_and_plays(browser, tmp_path):
         assert "nothing speakable" in browser.find_element(By.ID, "status").text
     finally:
         server.stop()
+
+
+def test_it_opens_on_text_to_speech_and_draws_a_spectrogram_while_the_audio_plays(browser, tmp_path, checkpoint_dir):
+    """With a text-to-speech model among others, the page opens on it with an example sentence; one click
+    plays it, and the spectrogram scrolls while (and only while) the audio plays: a screenshot shows it."""
+    import io
+
+    import numpy as np
+    from PIL import Image
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select, WebDriverWait
+
+    from tests.conftest import conditioned_release
+
+    tts = conditioned_release(tmp_path / "speaker", "linguistic")
+    server = Server(str(checkpoint_dir), str(tts))
+    try:
+        browser.get(server.url)
+        wait = WebDriverWait(browser, 60)
+        wait.until(lambda d: len(Select(d.find_element(By.ID, "model")).options) == 2)
+        assert Select(browser.find_element(By.ID, "model")).first_selected_option.text == "speaker"
+        assert browser.find_element(By.ID, "text").get_attribute("value").startswith("Hello!")
+        state = "return [spectrogram.columns, spectrogram.lit, document.getElementById('player').currentTime]"
+        assert browser.execute_script(state)[:2] == [0, 0]  # nothing drawn before anything plays
+        browser.find_element(By.ID, "synthesize").click()
+        wait.until(lambda d: d.execute_script(state)[2] > 0.5)
+        columns, lit, _ = browser.execute_script(state)
+        assert columns > 10 and lit > columns * 20  # bright bins in every column, not a blank canvas
+        canvas = browser.find_element(By.ID, "spectrogram")
+        shot = Image.open(io.BytesIO(canvas.screenshot_as_png)).convert("L")
+        browser.save_screenshot(str(tmp_path / "page.png"))
+        pixels = np.asarray(shot, dtype=float)
+        drawn = pixels[:, -columns:]  # the newest columns, at the right
+        assert drawn.std() > 5 and drawn.mean() > pixels[:, : max(1, pixels.shape[1] // 10)].mean()
+        wait.until(lambda d: d.execute_script("return document.getElementById('player').ended"))
+        stopped = browser.execute_script(state)[0]
+        time.sleep(0.5)
+        assert browser.execute_script(state)[0] == stopped  # it follows the audio: no columns after it ends
+    finally:
+        server.stop()

@@ -6,6 +6,7 @@ from fastapi import APIRouter
 
 from wavenet.release import Checkpoint
 from wavenet_service.deps import EnginesDep, SettingsDep
+from wavenet_service.formats import AVAILABLE
 from wavenet_service.schemas import ERRORS, Conditioning, Limits, ModelInfo, ModelList, Speaker
 
 ENDPOINTS = {"mel": "/vocode", "pianoroll": "/render", "linguistic": "/synthesize"}
@@ -38,6 +39,7 @@ async def models(engines: EnginesDep, settings: SettingsDep) -> ModelList:
         max_text_chars=settings.max_text_chars,
         max_temperature=settings.max_temperature,
         max_upload_bytes=settings.max_upload_bytes,
+        formats=list(AVAILABLE),
     )
     return ModelList(models=infos, limits=limits)
 

@@ -1,4 +1,4 @@
-"""POST /vocode and POST /render: an uploaded file's frames through a conditioned model, streamed as WAV.
+"""POST /vocode and POST /render: an uploaded file's frames through a conditioned model, streamed as audio.
 
 The body is the file itself (``curl --data-binary @in.wav``): a recording in any format soundfile
 reads (resampled as needed) for a mel vocoder, a MIDI file for a piano-roll model; it becomes
@@ -18,7 +18,7 @@ from wavenet.synthesizer import MAKES
 from wavenet.synthesizer import Request as SynthesisRequestPlan
 from wavenet_service.deps import Serving, ServingDep
 from wavenet_service.errors import ApiError
-from wavenet_service.routes.synthesize import AUDIO, open_stream
+from wavenet_service.routes.synthesize import AUDIO, checked_format, open_stream
 from wavenet_service.schemas import ERRORS, ConditionedRequest
 from wavenet_service.streaming import AudioResponse
 
@@ -59,4 +59,4 @@ async def start_upload(field: str, params: ConditionedRequest, request: Request,
     wanted = SynthesisRequestPlan(
         **{field: body}, speaker=params.speaker, temperature=params.temperature, seed=params.seed, input_name="body"
     )
-    return await open_stream(engine, wanted, request, serving)
+    return await open_stream(engine, wanted, request, serving, checked_format(params.format))

@@ -13,7 +13,7 @@
     wavenet prepare MANIFEST OUT_DIR [--trim-silence] [--normalize] [--valid-fraction F] [--valid-speakers A,B]
                     [--features mel|pianoroll|linguistic] [--hop 200] [--n-mels 80]
     wavenet train CONFIG [--resume] [--time-limit 150m] [dotted.key=value ...]
-    wavenet export RUN_DIR OUT_DIR [--checkpoint best|latest|FILE] [--temperature T]
+    wavenet export RUN_DIR OUT_DIR [--checkpoint best|latest|FILE] [--temperature T] [--voiced-scale S]
     wavenet eval CHECKPOINT AUDIO... [--json] [--ngram-order N] [--baseline-data DIR_OR_MANIFEST]
     wavenet serve [CHECKPOINT ...] [--host 127.0.0.1] [--port 8000] [--max-batch N] [--device cpu|cuda]
 
@@ -178,6 +178,9 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--checkpoint", default="best", help="best (default), latest, or a checkpoint file")
     export.add_argument("--temperature", type=float, default=None,
                         help="the release's default sampling temperature (measured on held-out data; default 1.0)")  # fmt: skip
+    export.add_argument("--voiced-scale", type=float, default=None,
+                        help="a model with a periodic source: voiced frames are drawn at the temperature times this "
+                             "(default 1)")  # fmt: skip
     export.set_defaults(run=run_export)
 
     ev = sub.add_parser("eval", help="bits per sample of audio under a model, beside unigram and n-gram baselines")
@@ -372,7 +375,8 @@ def run_train(args: argparse.Namespace) -> int:
 def run_export(args: argparse.Namespace) -> int:
     from wavenet.training.export import export
 
-    source = export(args.run_dir, args.out_dir, args.checkpoint, temperature=args.temperature)
+    source = export(args.run_dir, args.out_dir, args.checkpoint, temperature=args.temperature,
+                    voiced_scale=args.voiced_scale)  # fmt: skip
     print(f"exported {source} to {args.out_dir}")
     return 0
 

@@ -69,6 +69,12 @@ class Checkpoint:
         return float(self.metadata.get("temperature", 1.0))
 
     @property
+    def voiced_scale(self) -> float:
+        """A model with a periodic source's temperature factor on voiced frames: metadata.voiced_temperature_scale
+        where the release names one (voiced samples are drawn at the request's temperature times it), else 1."""
+        return float(self.metadata.get("voiced_temperature_scale", 1.0))
+
+    @property
     def default_speaker(self) -> int:
         """The speaker when none is given: "any" where the model was trained with one (speaker dropout), else 0."""
         return self.speakers.get("any", 0)
@@ -189,6 +195,15 @@ def _read_config(
     temperature = metadata.get("temperature", 1.0)
     if isinstance(temperature, bool) or not isinstance(temperature, (int, float)) or not 0 < temperature < math.inf:
         raise WavenetError(f"{config_path}: metadata.temperature: must be a positive number, got {temperature!r}")
+    scale = metadata.get("voiced_temperature_scale", 1.0)
+    if isinstance(scale, bool) or not isinstance(scale, (int, float)) or not 0 < scale < math.inf:
+        raise WavenetError(
+            f"{config_path}: metadata.voiced_temperature_scale: must be a positive number, got {scale!r}"
+        )
+    if scale != 1.0 and not config.source_harmonics:
+        raise WavenetError(
+            f"{config_path}: metadata.voiced_temperature_scale: only a model with a periodic source knows what is voiced"
+        )
     features = raw.get("features")
     if features is not None:
         if not isinstance(features, dict):

@@ -103,6 +103,7 @@ class Plan:
     seed: int
     frames: np.ndarray | None = None
     gain: float = 1.0
+    voiced_scale: float = 1.0  # the release's temperature factor on voiced frames (Checkpoint.voiced_scale)
 
 
 def num_samples(seconds: float, sample_rate: int) -> int:
@@ -201,7 +202,9 @@ class Synthesizer:
                 )
         else:
             frames, samples, gain = input_frames(self.checkpoint, request, limits.max_seconds)
-        return Plan(request.speaker, samples, request.temperature, request.seed, frames, gain)
+        return Plan(
+            request.speaker, samples, request.temperature, request.seed, frames, gain, self.checkpoint.voiced_scale
+        )
 
     def stream(self, plan: Plan) -> Synthesis:
         """The plan's audio, generated as it is read."""
@@ -222,7 +225,10 @@ class Synthesis:
         self.seed = plan.seed
         self._mu, self._gain = synthesizer.checkpoint.config.mu, plan.gain
         self._generator = make_generator(synthesizer.checkpoint.model, 1, synthesizer.backend)
-        self._generator.reset(0, speaker=plan.speaker, temperature=plan.temperature, seed=plan.seed, frames=plan.frames)
+        self._generator.reset(
+            0, speaker=plan.speaker, temperature=plan.temperature, seed=plan.seed, frames=plan.frames,
+            voiced_scale=plan.voiced_scale,
+        )  # fmt: skip
         self._chunk = max(1, round(CHUNK_SECONDS * self.sample_rate))
         self._used = False
 

@@ -32,6 +32,9 @@ def main() -> None:
     parser.add_argument("--label", required=True, help="what this row changes (the lever)")
     parser.add_argument("--prompts", type=int, default=12, help="how many held-out prompts (default 12)")
     parser.add_argument("--temperature", type=float, default=None, help="default: the release's")
+    parser.add_argument(
+        "--voiced-scale", type=float, default=None, help="default: the release's (1 unless it names one)"
+    )
     parser.add_argument("--out", type=Path, default=Path("docs/quality/vocoder-levers.jsonl"))
     args = parser.parse_args()
     ckpt, data = load_release(args.release), PreparedData(args.data)
@@ -43,12 +46,16 @@ def main() -> None:
     recordings = [mulaw.decode(np.asarray(test.utterance(i)), data.mu) for i in picks]
     texts = [Path(files[i]).with_suffix(".txt").read_text().strip() for i in picks]
     start = time.time()
-    made = resynthesise(ckpt, frames, [ckpt.speakers[TRANSCRIBED]] * len(frames), temperature=args.temperature)
+    made = resynthesise(
+        ckpt, frames, [ckpt.speakers[TRANSCRIBED]] * len(frames), temperature=args.temperature,
+        voiced_scale=args.voiced_scale,
+    )  # fmt: skip
     row = {
         "label": args.label,
         "release": str(args.release),
         "steps": ckpt.metadata.get("steps"),
         "temperature": args.temperature or ckpt.default_temperature,
+        "voiced_scale": args.voiced_scale or ckpt.voiced_scale,
         "generate_seconds": round(time.time() - start, 1),
     } | measured(recordings, made, texts)
     print(json.dumps(row))

@@ -303,8 +303,9 @@ class ModelEngine:
             plan = stream.plan
             slot = len(self._slots) - 1
             self.generator.reset(
-                slot, speaker=plan.speaker, temperature=plan.temperature, seed=plan.seed, frames=plan.frames
-            )
+                slot, speaker=plan.speaker, temperature=plan.temperature, seed=plan.seed, frames=plan.frames,
+                voiced_scale=plan.voiced_scale,
+            )  # fmt: skip
         self._update_gauges()
 
     def _vacate(self, slot: int) -> None:

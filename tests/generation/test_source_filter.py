@@ -8,6 +8,7 @@ codes and sines that training computes from the same codes and frames.
 """
 
 import dataclasses
+import functools
 
 import numpy as np
 import pytest
@@ -297,3 +298,53 @@ def test_a_model_with_a_periodic_source_warm_started_from_one_without_computes_t
     codes = np.random.default_rng(0).integers(0, 256, (1, 400))
     assert torch.allclose(full_pass(plain, codes, [frames], torch.tensor([0])),
                           full_pass(widened, codes, [with_f0], torch.tensor([0])), atol=1e-5)  # fmt: skip
+
+
+VOICED_MODEL = random_model(SOURCE_SHAPES["hop4-sines"])
+VOICED_FRAMES = source_frames(VOICED_MODEL.config, 12, 300)
+
+
+@functools.cache
+def voiced_path(name: str, f0: str, temperature: float, scale: float = 1.0) -> np.ndarray:
+    """Slot 1's codes with voiced_scale, beside a neighbour at its own temperature; f0: as given, all voiced, none."""
+    frames = VOICED_FRAMES.copy()
+    if f0 != "given":
+        frames[:, -1] = np.abs(frames[:, -1]) + 100.0 if f0 == "voiced" else 0.0
+    g = MAKERS[name][0](VOICED_MODEL, 2)
+    g.reset(1, seed=5, temperature=temperature, frames=frames, voiced_scale=scale)
+    g.reset(0, seed=6, frames=frames)
+    return g.generate(100, active=2)[1]
+
+
+@pytest.mark.parametrize("name", ["torch", "native", "native-rows", "native-1thread"])
+def test_voiced_frames_drawn_at_a_lower_temperature(name):
+    """voiced_scale: where the frames' F0 is voiced, the sample is drawn at temperature × scale; elsewhere at
+    the temperature. All voiced is the same as the lower temperature throughout; all unvoiced, as no scale;
+    and every backend draws the reference's path."""
+    assert np.array_equal(voiced_path(name, "voiced", 1.2, 0.5), voiced_path(name, "voiced", 0.6))
+    assert np.array_equal(voiced_path(name, "unvoiced", 1.2, 0.5), voiced_path(name, "unvoiced", 1.2))
+    mixed = voiced_path(name, "given", 1.2, 0.5)
+    assert not np.array_equal(mixed, voiced_path(name, "given", 1.2))
+    assert not np.array_equal(mixed, voiced_path(name, "given", 0.6))
+    assert np.array_equal(mixed, voiced_path("naive", "given", 1.2, 0.5))
+
+
+def test_a_voiced_scale_travels_with_its_stream_and_needs_f0():
+    model = random_model(SOURCE_SHAPES["hop4-sines"])
+    frames = source_frames(model.config, 13, 400)
+    alone = MAKERS["native"][0](model, 1)
+    alone.reset(0, seed=3, temperature=1.1, frames=frames, voiced_scale=0.4)
+    expected = alone.generate(300)[0]
+    g = MAKERS["native"][0](model, 3)
+    g.reset(2, seed=3, temperature=1.1, frames=frames, voiced_scale=0.4)
+    part = [g.generate(100)[2]]
+    g.move(2, 1)
+    saved = g.suspend(1)
+    g.generate(50, active=1)
+    g.resume(0, saved)
+    part.append(g.generate(200, active=1)[0])
+    assert np.array_equal(np.concatenate(part), expected)
+    with pytest.raises(WavenetError, match="voiced_scale needs frames that say what is voiced"):
+        MAKERS["torch"][0](random_model(SOURCE_SHAPES["hop4"]), 1).reset(
+            0, frames=source_frames(SOURCE_SHAPES["hop4"], 1, 100), voiced_scale=0.5
+        )

@@ -26,10 +26,10 @@ POISON = 666
 class Failing(CachedGenerator):
     name = "failing"
 
-    def reset(self, slot, speaker=0, temperature=1.0, seed=None, frames=None):
+    def reset(self, slot, speaker=0, temperature=1.0, seed=None, frames=None, voiced_scale=1.0):
         if seed == POISON:
             raise RuntimeError("injected failure")
-        return super().reset(slot, speaker, temperature, seed, frames)
+        return super().reset(slot, speaker, temperature, seed, frames, voiced_scale)
 
 
 @pytest.fixture

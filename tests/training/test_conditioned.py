@@ -196,9 +196,12 @@ def test_a_source_filter_vocoder_trains_resumes_and_vocodes(tmp_path, f0):
     run(config, tmp_path / "resumed", "train.steps=4", "data.crop_seconds=0.05")
     run(config, tmp_path / "resumed", "train.steps=8", "data.crop_seconds=0.05", resume=True)
     assert_same_state(final_state(tmp_path / "straight"), final_state(tmp_path / "resumed"))
-    export(tmp_path / "straight", tmp_path / "model", "latest", temperature=0.7)  # as the bundled vocoder is
+    if not f0:
+        with pytest.raises(WavenetError, match="--voiced-scale: only a model with a periodic source"):
+            export(tmp_path / "straight", tmp_path / "model", "latest", voiced_scale=0.5)
+    export(tmp_path / "straight", tmp_path / "model", "latest", temperature=0.7, voiced_scale=0.5 if f0 else None)
     synth = Synthesizer.load(tmp_path / "model")
-    assert synth.checkpoint.default_temperature == 0.7
+    assert synth.checkpoint.default_temperature == 0.7 and synth.checkpoint.voiced_scale == (0.5 if f0 else 1.0)
     assert synth.checkpoint.config.lpc_order == 8 and synth.backend == "native-f16"  # auto on a CPU
     assert synth.checkpoint.config.source_harmonics == (8 if f0 else 0)
     audio = synth.synthesize(Request(recording=utterances[0].path, seed=1))

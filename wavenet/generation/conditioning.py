@@ -99,6 +99,11 @@ class FrameFeed:
             self._cycles = new if self._cycles is None else np.concatenate([self._cycles[:-1], new])
         return sine_source(self._frames[:, -1], self._cycles, positions, hop, sample_rate, harmonics)
 
+    def voiced(self, positions: np.ndarray, hop: int) -> np.ndarray:
+        """Whether the frames' F0 (their last channel) is voiced at samples ``positions``: (n,) bool."""
+        frame = np.minimum(np.asarray(positions) // hop, self.available - 1)
+        return self._frames[frame, -1] > 0
+
     def window(self, a: int, b: int, context: int) -> np.ndarray:
         """Frames [a - context, b + context), clamped to the stream's: (channels, b - a + 2 context)."""
         index = frame_window(self.available, a, b, context).numpy()

@@ -60,6 +60,7 @@ class SuspendedStream:
     feed: FrameFeed | None = None  # a conditioned stream's frames
     position: int = 0  # samples generated so far
     source: np.ndarray | None = None  # a source-filter stream's last samples and prediction
+    voiced_scale: float = 1.0  # a periodic-source stream's temperature factor on voiced frames
 
     @property
     def nbytes(self) -> int:
@@ -84,6 +85,7 @@ class SlotGenerator:
         self.dtype = param.dtype
         self._streams: list[UniformStream | None] = [None] * batch_size
         self._temperature = torch.ones(batch_size, device=self.device, dtype=self.dtype)
+        self._voiced_scale = np.ones(batch_size, dtype=np.float32)  # see reset
         self._speaker = torch.zeros(batch_size, device=self.device, dtype=torch.long)
         self._silence = silence_code(self.config.mu)
         self._last = torch.full((batch_size,), self._silence, device=self.device, dtype=torch.long)
@@ -115,20 +117,28 @@ class SlotGenerator:
         temperature: float = 1.0,
         seed: int | None = None,
         frames: FrameFeed | np.ndarray | torch.Tensor | None = None,
+        voiced_scale: float = 1.0,
     ) -> int:
         """Start a new stream in ``slot`` and return its seed (drawn at random when None).
 
         A conditioned model's stream needs ``frames``: all of them, (frames, cond_channels), or a
-        :class:`FrameFeed` to extend while the stream runs.
+        :class:`FrameFeed` to extend while the stream runs. A model whose frames carry F0 (a
+        periodic source) may draw the samples of voiced frames at ``voiced_scale`` × ``temperature``
+        (LPCNet's and FFTNet's lower temperature where the signal is periodic).
         """
         self._check_slot(slot)
         feed = self._feed(frames)
         if not 0 <= speaker < self.config.n_speakers:
             raise WavenetError(f"speaker id must be in [0, {self.config.n_speakers - 1}], got {speaker}")
         temperature = check_temperature(temperature)
+        if voiced_scale != 1.0:
+            if not self.config.source_harmonics:
+                raise WavenetError("voiced_scale needs frames that say what is voiced: a model with a periodic source")
+            check_temperature(voiced_scale * temperature)
         seed = check_seed(random_seed() if seed is None else seed)
         self._streams[slot] = UniformStream(seed)
         self._temperature[slot] = temperature
+        self._voiced_scale[slot] = voiced_scale
         self._speaker[slot] = speaker
         self._last[slot] = self._silence
         self._feeds[slot], self._pos[slot] = feed, 0
@@ -173,7 +183,7 @@ class SlotGenerator:
         if src == dst:
             return
         self._streams[dst], self._streams[src] = self._streams[src], None
-        for tensor in (self._temperature, self._speaker, self._last):
+        for tensor in (self._temperature, self._speaker, self._last, self._voiced_scale):
             tensor[dst] = tensor[src]
         self._feeds[dst], self._feeds[src] = self._feeds[src], None
         self._pos[dst] = self._pos[src]
@@ -197,6 +207,7 @@ class SlotGenerator:
             feed=self._feeds[slot],
             position=int(self._pos[slot]),
             source=None if self._source is None else self._source.save(slot),
+            voiced_scale=float(self._voiced_scale[slot]),
         )
         self._streams[slot] = None
         self._feeds[slot] = None
@@ -209,6 +220,7 @@ class SlotGenerator:
         self._streams[slot] = saved.uniforms
         self._speaker[slot] = saved.speaker
         self._temperature[slot] = saved.temperature
+        self._voiced_scale[slot] = saved.voiced_scale
         self._last[slot] = saved.last
         self._feeds[slot], self._pos[slot] = saved.feed, saved.position
         if self._source is not None:
@@ -250,7 +262,10 @@ class SlotGenerator:
         self._prepare(n, k)
         out = torch.empty(k, n, dtype=torch.long, device=self.device)
         temperature = self._temperature[:k]
+        per_step = self._step_temperatures(k, n)
         for i in range(n):
+            if per_step is not None:
+                temperature = torch.from_numpy(per_step[:, i]).to(self.device, self.dtype)
             last = self._last[:k]
             source = self._advance_source(last)
             codes = sample_codes(self._step(last, source, self._sines(k)), temperature, uniforms[:, i], self._silence)
@@ -274,6 +289,20 @@ class SlotGenerator:
         ])  # fmt: skip
         predicted, excitation = self._source.advance(codes.cpu().numpy(), filters)
         return torch.from_numpy(predicted).to(self.device), torch.from_numpy(excitation).to(self.device)
+
+    def _step_temperatures(self, k: int, steps: int) -> np.ndarray | None:
+        """Each of the first k slots' temperature at its next ``steps`` samples, (k, steps) float32, where a
+        slot draws voiced frames at another (``voiced_scale``); None where none does."""
+        scales = self._voiced_scale[:k]
+        if np.all(scales == 1.0):
+            return None
+        temperature = self._temperature[:k].float().cpu().numpy()
+        out = np.repeat(temperature[:, None], steps, axis=1)
+        for s, feed in enumerate(self._feeds[:k]):
+            if feed is not None and scales[s] != 1.0:
+                voiced = feed.voiced(np.arange(int(self._pos[s]), int(self._pos[s]) + steps), self.config.cond_hop)
+                out[s, voiced] = temperature[s] * scales[s]
+        return out
 
     def _sines(self, k: int, steps: int = 1) -> torch.Tensor | None:
         """A periodic source's values at the next ``steps`` samples of the first k slots: (k, steps, harmonics) for

@@ -34,14 +34,24 @@ from wavenet.training import checkpoints
 log = logging.getLogger("wavenet")
 
 
-def export(run_dir: Path, out_dir: Path, which: str = "best", temperature: float | None = None) -> Path:
+def export(
+    run_dir: Path,
+    out_dir: Path,
+    which: str = "best",
+    temperature: float | None = None,
+    voiced_scale: float | None = None,
+) -> Path:
     """Write the release; ``temperature``: its default sampling temperature (metadata.temperature),
-    for a model whose held-out output is measured better below 1."""
-    if temperature is not None and not (math.isfinite(temperature) and temperature > 0):
-        raise WavenetError(f"--temperature: must be a positive number, got {temperature}")
+    for a model whose held-out output is measured better below 1; ``voiced_scale``: for a model with
+    a periodic source, the factor on that temperature in voiced frames (metadata.voiced_temperature_scale)."""
+    for name, value in (("--temperature", temperature), ("--voiced-scale", voiced_scale)):
+        if value is not None and not (math.isfinite(value) and value > 0):
+            raise WavenetError(f"{name}: must be a positive number, got {value}")
     path = checkpoints.resolve(Path(run_dir), which)
     state = checkpoints.load(path)
     model = WaveNet(WaveNetConfig.from_dict(state["model_config"], source=str(path)))
+    if voiced_scale is not None and not model.config.source_harmonics:
+        raise WavenetError("--voiced-scale: only a model with a periodic source (frames with F0) knows what is voiced")
     use_ema = state.get("ema") is not None
     model.load_state_dict(state["ema"] if use_ema else state["model"])
     best = state["best_valid"]
@@ -74,6 +84,8 @@ def export(run_dir: Path, out_dir: Path, which: str = "best", temperature: float
     }
     if temperature is not None:
         metadata["temperature"] = temperature
+    if voiced_scale is not None:
+        metadata["voiced_temperature_scale"] = voiced_scale
     features = state["data"].get("features")
     features = FeatureOptions.from_dict(features, str(path)) if features else None
     save_release(model, Path(out_dir), speakers=state["speakers"], metadata=metadata, features=features)

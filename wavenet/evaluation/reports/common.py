@@ -83,9 +83,9 @@ def curves(metrics_path: Path, name: str, pictures: Path = PICTURES) -> str:
 
 
 def resynthesise(ckpt: Checkpoint, frames: list[np.ndarray], speakers: list[int], batch: int = 8,
-                 temperature: float | None = None) -> list[np.ndarray]:  # fmt: skip
+                 temperature: float | None = None, voiced_scale: float | None = None) -> list[np.ndarray]:  # fmt: skip
     """Each stream's audio from its frames (frames × hop samples), ``batch`` streams of similar length at a time,
-    at ``temperature`` (default: the release's).
+    at ``temperature`` and ``voiced_scale`` (defaults: the release's).
 
     Stream i is seeded with i. Many streams at once are several times faster than one at a time
     on the same cores, which is what makes a report over hundreds of files affordable.
@@ -98,8 +98,9 @@ def resynthesise(ckpt: Checkpoint, frames: list[np.ndarray], speakers: list[int]
         generator = make_generator(ckpt.model, len(part))
         for slot, i in enumerate(part):
             generator.reset(
-                slot, speaker=speakers[i], seed=i, frames=frames[i], temperature=temperature or ckpt.default_temperature
-            )
+                slot, speaker=speakers[i], seed=i, frames=frames[i], temperature=temperature or ckpt.default_temperature,
+                voiced_scale=voiced_scale or ckpt.voiced_scale,
+            )  # fmt: skip
         remaining = [len(frames[i]) * hop for i in part]
         codes: list[list[np.ndarray]] = [[] for _ in part]
         while any(remaining):

@@ -309,6 +309,7 @@ def card(ckpt: Checkpoint) -> dict:
         "receptive_field": ckpt.config.receptive_field,
         "lpc_order": ckpt.config.lpc_order,
         "source_harmonics": ckpt.config.source_harmonics,
+        "voiced_scale": ckpt.voiced_scale,
         "steps": meta.get("steps"),
         "train_seconds": meta.get("train_seconds"),
         "stages": [
@@ -406,7 +407,9 @@ def render(results: dict) -> str:
                   f"checkpoint): {g[TRANSCRIBED][ORIGINAL]['files']} transcribed {TRANSCRIBED} prompts and files of the "
                   f"voices {', '.join(unheard)}, which the vocoder never heard (counts below). Each file is resynthesised "
                   "from its own 80-band log-mel frames with the speaker id 'any' (and Allison's prompts also with her "
-                  f"own id), temperature {c.get('temperature', 1.0):g} (the release's default)"
+                  f"own id), temperature {c.get('temperature', 1.0):g} (the release's default"
+                  + (f"; voiced frames at {c['voiced_scale']:g} times it" if c.get("voiced_scale", 1.0) != 1.0 else "")
+                  + ")"
                   + (f"; a source-filter model: each sample is the prediction of the order-{c['lpc_order']} filter that "
                      "the frames imply plus the excitation the network draws" if c.get("lpc_order") else "")
                   + (f"; the network also reads sines at the first {c['source_harmonics']} harmonics of the F0 that "

@@ -486,6 +486,7 @@ typedef struct {
     const double *filters;               /* a source-filter model's [active][cond_frames][order + 1] */
     const float *sines;                  /* a periodic source's [active][steps][harmonics] */
     const float *uniforms, *temperature; /* [active][steps], [active] */
+    const float *step_temperature;       /* NULL, or each step's: [active][steps] (voiced frames at another) */
     int64_t *last, *out;                 /* [active], [active][steps] */
     const int64_t *teacher;              /* one teacher-forced step: inputs [active], logits out */
     float *logits_out;                   /* [active][classes] */
@@ -676,7 +677,9 @@ static void run_thread(Generator *g, const Call *call, int tid) {
                 continue;
             }
             /* Every thread draws the same code (same logits, same uniform): no meeting needed. */
-            codes[r] = sample(lg, n->classes, cp, call->temperature[r], call->uniforms[(size_t)r * call->steps + step],
+            float temperature = call->step_temperature ? call->step_temperature[(size_t)r * call->steps + step]
+                                                       : call->temperature[r];
+            codes[r] = sample(lg, n->classes, cp, temperature, call->uniforms[(size_t)r * call->steps + step],
                               probs + (size_t)r * cp, n->silence);
             if (P) codes[r] = code_of(pred[r] + value_of(codes[r], mu), mu); /* the excitation drawn, as a sample */
             if (lead) call->out[(size_t)r * call->steps + step] = codes[r];
@@ -846,14 +849,15 @@ static PyObject *create(PyObject *self, PyObject *args) {
 }
 
 /* run(capsule, t0, steps, active, by_rows, uniforms, temperature, last, out, cond, cond_offset, cond_frames,
- *     filters, sines): a chunk of sampled steps; cond is 0 for a model without local conditioning, filters 0
- * for a model without a filter, sines 0 for one without a periodic source. */
+ *     filters, sines, step_temperature): a chunk of sampled steps; cond is 0 for a model without local
+ * conditioning, filters 0 for a model without a filter, sines 0 for one without a periodic source,
+ * step_temperature 0 where every stream draws at its own temperature throughout. */
 static PyObject *run(PyObject *self, PyObject *args) {
     PyObject *capsule;
     long long t0, steps, active, by_rows, cond_frames;
-    unsigned long long uniforms, temperature, last, out, cond, cond_offset, filters, sines;
-    if (!PyArg_ParseTuple(args, "OLLLLKKKKKKLKK", &capsule, &t0, &steps, &active, &by_rows, &uniforms, &temperature,
-                          &last, &out, &cond, &cond_offset, &cond_frames, &filters, &sines))
+    unsigned long long uniforms, temperature, last, out, cond, cond_offset, filters, sines, step_temperature;
+    if (!PyArg_ParseTuple(args, "OLLLLKKKKKKLKKK", &capsule, &t0, &steps, &active, &by_rows, &uniforms, &temperature,
+                          &last, &out, &cond, &cond_offset, &cond_frames, &filters, &sines, &step_temperature))
         return NULL;
     Generator *g = PyCapsule_GetPointer(capsule, "wavenet._native.Generator");
     if (!g) return NULL;
@@ -862,7 +866,7 @@ static PyObject *run(PyObject *self, PyObject *args) {
         return NULL;
     }
     Call call = {.t0 = t0, .steps = steps, .active = active, .by_rows = by_rows, .filters = ptr(filters),
-                 .sines = ptr(sines), .uniforms = ptr(uniforms), .temperature = ptr(temperature), .last = ptr(last), .out = ptr(out),
+                 .sines = ptr(sines), .step_temperature = ptr(step_temperature), .uniforms = ptr(uniforms), .temperature = ptr(temperature), .last = ptr(last), .out = ptr(out),
                  .cond = ptr(cond), .cond_offset = ptr(cond_offset), .cond_frames = cond_frames};
     Py_BEGIN_ALLOW_THREADS run_call(g, &call);
     Py_END_ALLOW_THREADS Py_RETURN_NONE;

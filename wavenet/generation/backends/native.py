@@ -169,6 +169,9 @@ class NativeGenerator(SlotGenerator):
         self._cond_offset = torch.zeros(batch_size, dtype=torch.int64)
         self._filters = np.zeros(0)
         self._sine_values = np.zeros(0, dtype=np.float32)  # a periodic source's [active][steps][harmonics]
+        self._step_temps: np.ndarray | None = (
+            None  # each step's temperature, where a stream draws voiced frames at another
+        )
 
     def _pack(self, model: WaveNet) -> None:
         """Copy the weights into the layouts _native.c reads (see its header), padded with zeros.
@@ -303,6 +306,7 @@ class NativeGenerator(SlotGenerator):
             self._filters = filters
         if self.config.source_harmonics:
             self._sine_values = np.ascontiguousarray(self._sines(k, steps).reshape(k, steps, -1).numpy())
+        self._step_temps = self._step_temperatures(k, steps)
 
     def _cond_args(self) -> tuple[int, int, int]:
         if not self.config.conditioned:
@@ -342,6 +346,9 @@ class NativeGenerator(SlotGenerator):
         sines = self._sine_values if whole or not self.config.source_harmonics else (
             np.ascontiguousarray(self._sine_values[:, start : start + steps])
         )  # fmt: skip
+        temps = self._step_temps if whole or self._step_temps is None else (
+            np.ascontiguousarray(self._step_temps[:, start : start + steps])
+        )  # fmt: skip
         try:
             with _cores:
                 began = time.perf_counter()
@@ -349,6 +356,7 @@ class NativeGenerator(SlotGenerator):
                     self._handle, self._t + start, steps, k, int(by_rows),
                     u.data_ptr(), self._temperature.data_ptr(), self._last.data_ptr(), o.data_ptr(),
                     *self._cond_args(), self._filters_arg(), self._sines_arg(sines),
+                    0 if temps is None else temps.ctypes.data,
                 )  # fmt: skip
                 seconds = time.perf_counter() - began
         finally:

@@ -21,17 +21,38 @@ def test_dtw_finds_the_warp_of_a_stretched_sequence():
     assert all(abs(i // 2 - j) <= 1 for i, j in path)
 
 
+MEASURE = """
+import json, sys
+import numpy as np
+from wavenet.text.align import Segment, align, boundary_errors
+from wavenet.text.espeak import render
+from wavenet.text.normalize import normalize
+voice, rate, texts = json.loads(sys.argv[1])
+errors = []
+for text in map(normalize, texts):
+    truth = render(text, voice=voice, rate=rate)
+    found = align(truth.audio, truth.sample_rate, text)
+    errors.append(boundary_errors(found, [Segment(*s) for s in truth.segments()]))
+print(json.dumps(np.concatenate(errors).tolist()))
+"""
+
+
 @pytest.mark.parametrize(("voice", "rate"), [("en-us+f3", None), ("en-us+m7", 130)])
 def test_phone_starts_of_another_voice_at_another_rate_are_found_within_20_ms(voice, rate):
-    """The truth: espeak-ng's own phone times when a different voice reads the text at a different rate."""
-    from wavenet.text.espeak import render
+    """The truth: espeak-ng's own phone times when a different voice reads the text at a different rate.
 
-    errors = []
-    for text in map(normalize, TEXTS):
-        truth = render(text, voice=voice, rate=rate)
-        found = align(truth.audio, truth.sample_rate, text)
-        errors.append(boundary_errors(found, [Segment(*s) for s in truth.segments()]))
-    errors = np.concatenate(errors)
+    Measured in a fresh process: a variant voice keeps espeak-ng's pitch jitter, whose phase runs on
+    from every reading before it in the process, so in the suite the readings (and the score: 90% to
+    97% of starts within 20 ms) would depend on which tests ran first."""
+    import json
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-c", MEASURE, json.dumps([voice, rate, TEXTS])], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    errors = np.array(json.loads(done.stdout))
     assert len(errors) > 60
     assert np.median(errors) <= 0.01 and np.mean(errors <= 0.02) >= 0.9
 

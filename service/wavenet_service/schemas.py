@@ -10,6 +10,14 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+AudioFormatName = Annotated[
+    Literal["wav", "pcm", "flac", "opus", "mp3"],
+    Field(
+        description="wav (the default) and pcm (16-bit little-endian mono, no header) stream as generated; "
+        "flac, opus (Ogg) and mp3 are encoded once complete (see GET /models for what this server writes)"
+    ),
+]  # every audio route's ``format`` (wavenet_service.formats)
+
 
 class SynthesisRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"speaker": 0, "seconds": 2.0}]})
@@ -40,13 +48,7 @@ class SynthesisRequest(BaseModel):
     seed: Annotated[
         int | None, Field(ge=0, le=2**63 - 1, description="random seed; the same seed gives the same audio")
     ] = None
-    format: Annotated[
-        Literal["wav", "pcm", "flac", "opus", "mp3"],
-        Field(
-            description="wav (the default) and pcm (16-bit little-endian mono, no header) stream as generated; "
-            "flac, opus (Ogg) and mp3 are encoded once complete (see GET /models for what this server writes)"
-        ),
-    ] = "wav"
+    format: AudioFormatName = "wav"
 
 
 class Speaker(BaseModel):
@@ -79,13 +81,7 @@ class ConditionedRequest(BaseModel):
         Field(gt=0, description="sampling temperature, at most max_temperature; default: the model's"),
     ] = None
     seed: Annotated[int | None, Field(ge=0, le=2**63 - 1, description="random seed")] = None
-    format: Annotated[
-        Literal["wav", "pcm", "flac", "opus", "mp3"],
-        Field(
-            description="wav (the default) and pcm (16-bit little-endian mono, no header) stream as generated; "
-            "flac, opus (Ogg) and mp3 are encoded once complete (see GET /models for what this server writes)"
-        ),
-    ] = "wav"
+    format: AudioFormatName = "wav"
 
 
 class ModelInfo(BaseModel):

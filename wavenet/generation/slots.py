@@ -304,19 +304,22 @@ class SlotGenerator:
                 out[s, voiced] = temperature[s] * scales[s]
         return out
 
-    def _sines(self, k: int, steps: int = 1) -> torch.Tensor | None:
-        """A periodic source's values at the next ``steps`` samples of the first k slots: (k, steps, harmonics) for
-        steps > 1, (k, harmonics) for one; zeros for a free slot; None for a model without one."""
+    def _sine_values(self, k: int, steps: int) -> np.ndarray:
+        """A periodic source's values at the next ``steps`` samples of the first k slots, (k, steps, harmonics)
+        float32; zeros for a free slot."""
         harmonics = self.config.source_harmonics
-        if not harmonics:
-            return None
         out = np.zeros((k, steps, harmonics), dtype=np.float32)
         for s, feed in enumerate(self._feeds[:k]):
             if feed is not None:
                 positions = np.arange(int(self._pos[s]), int(self._pos[s]) + steps)
                 out[s] = feed.sines(positions, self.config.cond_hop, self.config.sample_rate, harmonics)
-        sines = torch.from_numpy(out).to(self.device, self.dtype)
-        return sines if steps > 1 else sines[:, 0]
+        return out
+
+    def _sines(self, k: int) -> torch.Tensor | None:
+        """The first k slots' periodic source at the sample each predicts next, (k, harmonics); None without one."""
+        if not self.config.source_harmonics:
+            return None
+        return torch.from_numpy(self._sine_values(k, 1)[:, 0]).to(self.device, self.dtype)
 
     @torch.inference_mode()
     def step(self, codes: torch.Tensor) -> torch.Tensor:

@@ -41,6 +41,13 @@ def _pad(n: int, multiple: int) -> int:
     return -(-n // multiple) * multiple
 
 
+def _padded(table: torch.Tensor, width: int) -> torch.Tensor:
+    """(rows, columns) float32 rows padded with zeros to ``width`` columns: a per-code (or per-harmonic) input table."""
+    out = torch.zeros(table.shape[0], width, dtype=torch.float32)
+    out[:, : table.shape[1]] = table.detach()
+    return out
+
+
 def _slices(w: torch.Tensor, parts: int) -> torch.Tensor:
     """(..., rows, columns) -> (..., parts, rows, columns / parts): each thread's columns contiguous."""
     *lead, rows, cols = w.shape
@@ -168,10 +175,9 @@ class NativeGenerator(SlotGenerator):
         self._cond = torch.zeros(0)
         self._cond_offset = torch.zeros(batch_size, dtype=torch.int64)
         self._filters = np.zeros(0)
-        self._sine_values = np.zeros(0, dtype=np.float32)  # a periodic source's [active][steps][harmonics]
-        self._step_temps: np.ndarray | None = (
-            None  # each step's temperature, where a stream draws voiced frames at another
-        )
+        self._sine_call: np.ndarray | None = None  # a periodic source's [active][steps][harmonics]
+        # Each step's temperature, where a stream draws voiced frames at another.
+        self._step_temps: np.ndarray | None = None
 
     def _pack(self, model: WaveNet) -> None:
         """Copy the weights into the layouts _native.c reads (see its header), padded with zeros.
@@ -220,15 +226,11 @@ class NativeGenerator(SlotGenerator):
             head_w2[:s, :c] = model.head.out.weight[:, :, 0].t()
             head_b2 = torch.full((cp,), float("-inf"), **f32)
             head_b2[:c] = model.head.out.bias
-            self._source_tables = [torch.zeros(0), torch.zeros(0)]
-            if cfg.lpc_order:  # the prediction's and the last excitation's embeddings, [classes][Rp]
-                for i, table in enumerate((model.prediction_input, model.excitation_input)):
-                    self._source_tables[i] = torch.zeros(c, rp, **f32)
-                    self._source_tables[i][:, :r] = table.weight
-            self._source_tables.append(torch.zeros(0))
-            if cfg.source_harmonics:  # the periodic source's projection, [harmonics][Rp]
-                self._source_tables[2] = torch.zeros(cfg.source_harmonics, rp, **f32)
-                self._source_tables[2][:, :r] = model.sine_input.weight[:, :, 0].t()
+            # The prediction's and the last excitation's embeddings ([classes][Rp]) and the periodic source's
+            # projection ([harmonics][Rp]); empty where the model has none.
+            tables = [model.prediction_input.weight, model.excitation_input.weight] if cfg.lpc_order else [None, None]
+            tables.append(model.sine_input.weight[:, :, 0].t() if cfg.source_harmonics else None)
+            self._source_tables = [torch.zeros(0) if w is None else _padded(w, rp) for w in tables]
         conv_w, skip_w = _slices(conv_w, t), _slices(skip_w, t)
         head_w1, head_w2 = _slices(head_w1, t), _slices(head_w2, t)
         if self.half_weights:  # IEEE half bits; the C code reads them as uint16 and widens them
@@ -305,7 +307,7 @@ class NativeGenerator(SlotGenerator):
                     filters[r] = feed.filters(order, bool(self.config.source_harmonics))[index]
             self._filters = filters
         if self.config.source_harmonics:
-            self._sine_values = np.ascontiguousarray(self._sines(k, steps).reshape(k, steps, -1).numpy())
+            self._sine_call = self._sine_values(k, steps)
         self._step_temps = self._step_temperatures(k, steps)
 
     def _cond_args(self) -> tuple[int, int, int]:
@@ -316,8 +318,10 @@ class NativeGenerator(SlotGenerator):
     def _filters_arg(self) -> int:
         return 0 if self._source is None else self._filters.ctypes.data
 
-    def _sines_arg(self, values: np.ndarray) -> int:
-        return values.ctypes.data if self.config.source_harmonics else 0
+    @staticmethod
+    def _array_arg(values: np.ndarray | None) -> int:
+        """The address of a per-step array (sines, temperatures) for _native.c; 0 for none."""
+        return 0 if values is None else values.ctypes.data
 
     def run(self, uniforms: torch.Tensor) -> torch.Tensor:
         k, n = uniforms.shape
@@ -343,20 +347,19 @@ class NativeGenerator(SlotGenerator):
         u = uniforms if whole else uniforms[:, start : start + steps].contiguous()
         o = out if whole else torch.empty(k, steps, dtype=torch.long)
         self._cond_offset[:k] += start  # frames are read at offset + step (see _native.c)
-        sines = self._sine_values if whole or not self.config.source_harmonics else (
-            np.ascontiguousarray(self._sine_values[:, start : start + steps])
-        )  # fmt: skip
-        temps = self._step_temps if whole or self._step_temps is None else (
-            np.ascontiguousarray(self._step_temps[:, start : start + steps])
-        )  # fmt: skip
+
+        def part(values: np.ndarray | None) -> np.ndarray | None:  # this part's steps of a per-step array
+            return values if whole or values is None else np.ascontiguousarray(values[:, start : start + steps])
+
+        sines, temps = part(self._sine_call), part(self._step_temps)
         try:
             with _cores:
                 began = time.perf_counter()
                 _native.run(
                     self._handle, self._t + start, steps, k, int(by_rows),
                     u.data_ptr(), self._temperature.data_ptr(), self._last.data_ptr(), o.data_ptr(),
-                    *self._cond_args(), self._filters_arg(), self._sines_arg(sines),
-                    0 if temps is None else temps.ctypes.data,
+                    *self._cond_args(), self._filters_arg(), self._array_arg(sines),
+                    self._array_arg(temps),
                 )  # fmt: skip
                 seconds = time.perf_counter() - began
         finally:
@@ -374,7 +377,7 @@ class NativeGenerator(SlotGenerator):
         with _cores:
             _native.step(
                 self._handle, self._t, k, int(k >= self.rows_from), codes.data_ptr(), logits.data_ptr(),
-                *self._cond_args(), self._filters_arg(), self._sines_arg(self._sine_values),
+                *self._cond_args(), self._filters_arg(), self._array_arg(self._sine_call),
             )  # fmt: skip
         self._t += 1
         self._pos[:k] += 1

@@ -29,6 +29,7 @@ LIMITS: dict[str, tuple[int, int]] = {
     "cond_hidden": (0, 1024),
     "lpc_order": (0, 32),
     "source_harmonics": (0, 16),
+    "source_keys": (0, 1),
 }
 CONDITIONING = (
     "cond_channels",
@@ -37,7 +38,10 @@ CONDITIONING = (
     "cond_hidden",
     "lpc_order",
     "source_harmonics",
+    "source_keys",
 )  # 0 where there is none
+LOWEST_KEY, KEYS = 21, 88  # a piano roll's keys: MIDI notes 21 (A0) to 108 (C8)
+ROLL_CHANNELS = 3 * KEYS  # a piano roll's frames: onset, sustain and velocity of each key
 MAX_LAYERS = 256  # the native backend's tables (_native.c) hold 256 layers
 MAX_STREAM_STATE_BYTES = 256 * 2**20  # ring buffers of one generated stream
 
@@ -83,6 +87,10 @@ class WaveNetConfig:
     # (0 where unvoiced; the reflection coefficients come before it), and the network also reads,
     # at every sample, sines at the first source_harmonics multiples of it (wavenet/excitation.py).
     source_harmonics: int = 0
+    # 1: the frames are a piano roll (wavenet.data.features.piano_roll), and the periodic source sums,
+    # for every key that sounds, sines at its fundamental's first source_harmonics multiples, each
+    # from the start of its note: the pitches are given, not found (no F0 channel then).
+    source_keys: int = 0
 
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):
@@ -105,7 +113,12 @@ class WaveNetConfig:
                 f"model.lpc_order: the frames carry the filter's {self.lpc_order} reflection coefficients after "
                 f"their features: it needs cond_channels > lpc_order, got {self.cond_channels}"
             )
-        if self.source_harmonics and self.cond_channels <= self.lpc_order + 1:
+        if self.source_keys and (not self.source_harmonics or self.lpc_order or self.cond_channels != ROLL_CHANNELS):
+            raise WavenetError(
+                f"model.source_keys: sines at a piano roll's keys need source_harmonics > 0, no lpc_order and the "
+                f"roll's {ROLL_CHANNELS} channels, got {self.source_harmonics}, {self.lpc_order} and {self.cond_channels}"
+            )
+        if self.f0_channel and self.cond_channels <= self.lpc_order + 1:
             raise WavenetError(
                 f"model.source_harmonics: the frames carry F0 in their last channel, after their features and "
                 f"{self.lpc_order} reflection coefficients: it needs cond_channels > {self.lpc_order + 1}, "
@@ -133,6 +146,11 @@ class WaveNetConfig:
     def takes_source(self) -> bool:
         """Whether the network reads more than codes, speaker and frames: a filter's codes or a periodic source."""
         return bool(self.lpc_order or self.source_harmonics)
+
+    @property
+    def f0_channel(self) -> bool:
+        """Whether the frames' last channel is F0: a periodic source at a pitch tracker's F0 (not a roll's keys)."""
+        return bool(self.source_harmonics) and not self.source_keys
 
     @property
     def cond_width(self) -> int:

@@ -200,7 +200,7 @@ def _read_config(
         raise WavenetError(
             f"{config_path}: metadata.voiced_temperature_scale: must be a positive number, got {scale!r}"
         )
-    if scale != 1.0 and not config.source_harmonics:
+    if scale != 1.0 and not config.f0_channel:
         raise WavenetError(
             f"{config_path}: metadata.voiced_temperature_scale: only a model with a periodic source knows what is voiced"
         )
@@ -298,11 +298,14 @@ def _check_features(features: FeatureOptions | None, config: WaveNetConfig, sour
             f"{source}: features: {features.lpc_order} reflection coefficients a frame, but the model's filter "
             f"(model.lpc_order) has {config.lpc_order}"
         )
-    if features is not None and features.f0 != bool(config.source_harmonics):
+    if features is not None and features.f0 != config.f0_channel:
         raise WavenetError(
             f"{source}: features: {'F0' if features.f0 else 'no F0'} in the frames, but the model's periodic source "
             f"(model.source_harmonics) has {config.source_harmonics} harmonics"
+            + (" at a piano roll's keys" if config.source_keys else "")
         )
+    if features is not None and config.source_keys and features.kind != "pianoroll":
+        raise WavenetError(f"{source}: features: model.source_keys reads a piano roll, not {features.kind} frames")
 
 
 def _check_speakers(speakers: Any, n_speakers: int, source: Path) -> None:

@@ -6,11 +6,13 @@ Beethoven). Each is written to MIDI, every part is given the acoustic grand pian
 and a gently varied velocity, and fluidsynth renders it at 16 kHz with a General MIDI
 soundfont. Scores that fail to convert are reported and skipped.
 
-    python recipes/piano_offline/render_corpus.py OUT_DIR [--max-hours 6] [--soundfont FILE]
+    python recipes/piano_offline/render_corpus.py OUT_DIR [--max-hours 6] [--unseen-hours 0] [--soundfont FILE]
 
 Writes OUT_DIR/piano/NAME.wav, with OUT_DIR/piano/NAME.mid beside it (the MIDI file rendered: a
-piano-roll model reads it), OUT_DIR/pieces.tsv (name, source score, seconds) and
-OUT_DIR/ATTRIBUTION.md.
+piano-roll model reads it), OUT_DIR/pieces.tsv (name, source score, seconds, folder) and
+OUT_DIR/ATTRIBUTION.md. With --unseen-hours H, the next H hours of pieces after the first
+--max-hours go to OUT_DIR/unseen/ instead: pieces that a model trained on piano/ never heard, for
+measuring it as a new user's MIDI files would (recipes/midi_piano/compare.py).
 """
 
 from __future__ import annotations
@@ -48,13 +50,13 @@ def select_scores() -> list[str]:
 
 
 def render(job: tuple[str, Path, str, int]) -> tuple[str, str, float, str]:
-    score_path, out_dir, soundfont, seed = job
+    score_path, out_dir, soundfont, seed = job  # out_dir: the folder the WAV and MIDI files go to
     import mido
     import soundfile as sf
     from music21 import corpus
 
     name = score_path.rsplit(".", 1)[0].replace("/", "_")
-    wav = out_dir / "piano" / f"{name}.wav"
+    wav = out_dir / f"{name}.wav"
     try:
         score = corpus.parse(score_path)
         with tempfile.TemporaryDirectory() as tmp:
@@ -75,7 +77,7 @@ def render(job: tuple[str, Path, str, int]) -> tuple[str, str, float, str]:
                 for ch in range(16):
                     if ch != 9:
                         track.insert(0, mido.Message("program_change", program=0, channel=ch))
-            piano_midi = out_dir / "piano" / f"{name}.mid"
+            piano_midi = out_dir / f"{name}.mid"
             midi.save(str(piano_midi))
             command = ["fluidsynth", "-ni", "-q", "-R", "1", "-C", "0", "-g", "0.5", "-r", "16000"]
             command += ["-T", "wav", "-O", "s16", "-F", str(wav), soundfont, str(piano_midi)]
@@ -91,31 +93,37 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("out_dir", type=Path)
     parser.add_argument("--max-hours", type=float, default=6.0, help="stop once this much audio is rendered")
+    parser.add_argument("--unseen-hours", type=float, default=0.0, help="then this much more, into OUT_DIR/unseen")
     parser.add_argument("--soundfont", default=None, help="a .sf2 file (default: FluidR3_GM)")
     parser.add_argument("--jobs", type=int, default=2)
     args = parser.parse_args()
     soundfont = args.soundfont or next((f for f in SOUNDFONTS if Path(f).exists()), None)
     if soundfont is None:
         sys.exit("no soundfont found: apt-get install fluid-soundfont-gm, or pass --soundfont")
-    (args.out_dir / "piano").mkdir(parents=True, exist_ok=True)
+    for folder in ("piano", "unseen"):
+        (args.out_dir / folder).mkdir(parents=True, exist_ok=True)
     scores = select_scores()
     log(f"{len(scores)} scores selected; rendering with {soundfont}")
-    rows, total = ["name\tscore\tseconds"], 0.0
-    jobs = [(s, args.out_dir, soundfont, i) for i, s in enumerate(scores)]
+    rows, total = ["name\tscore\tseconds\tfolder"], 0.0
     with ProcessPoolExecutor(args.jobs) as pool:
-        for start in range(0, len(jobs), 2 * args.jobs):  # a few at a time, to stop at --max-hours
-            if total >= 3600 * args.max_hours:
+        for start in range(0, len(scores), 2 * args.jobs):  # a few at a time, to stop at --max-hours
+            if total >= 3600 * (args.max_hours + args.unseen_hours):
                 break
-            for name, score, seconds, error in pool.map(render, jobs[start : start + 2 * args.jobs]):
+            folder = "piano" if total < 3600 * args.max_hours else "unseen"
+            jobs = [
+                (s, args.out_dir / folder, soundfont, start + i)
+                for i, s in enumerate(scores[start : start + 2 * args.jobs])
+            ]
+            for name, score, seconds, error in pool.map(render, jobs):
                 if error:
                     log(f"skipped {score}: {error}")
                     continue
-                rows.append(f"{name}\t{score}\t{seconds:.2f}")
+                rows.append(f"{name}\t{score}\t{seconds:.2f}\t{folder}")
                 total += seconds
-                log(f"{name}: {seconds:.0f} s (total {total / 3600:.2f} h)")
+                log(f"{folder}/{name}: {seconds:.0f} s (total {total / 3600:.2f} h)")
     (args.out_dir / "pieces.tsv").write_text("\n".join(rows) + "\n", encoding="utf-8")
     (args.out_dir / "ATTRIBUTION.md").write_text(ATTRIBUTION, encoding="utf-8")
-    log(f"{len(rows) - 1} pieces, {total / 3600:.2f} h in {args.out_dir}")
+    log(f"{len(rows) - 1} pieces, {total / 3600:.2f} h in {args.out_dir} (piano/ and unseen/)")
 
 
 ATTRIBUTION = """# Sources of this corpus

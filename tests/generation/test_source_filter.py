@@ -17,12 +17,24 @@ import torch
 from tests.conftest import BACKENDS, SHAPES, random_model
 from wavenet import mulaw
 from wavenet.errors import WavenetError
-from wavenet.excitation import SourceState, crop_source, frame_cycles, frame_filters, sine_source
+from wavenet.excitation import (
+    SourceState,
+    crop_source,
+    frame_cycles,
+    frame_filters,
+    key_source,
+    key_starts,
+    periodic_source,
+    recording_phase,
+    sample_phase,
+    sine_source,
+)
 from wavenet.generation.backends.cuda_graph import GraphGenerator
 from wavenet.generation.backends.naive import NaiveGenerator
 from wavenet.generation.conditioning import FrameFeed
 from wavenet.generation.registry import available_backends, make_generator
 from wavenet.model import frame_window
+from wavenet.model_config import KEYS, ROLL_CHANNELS
 
 ORDER = 4
 SOURCE_SHAPES = {
@@ -33,14 +45,21 @@ SOURCE_SHAPES = {
         SHAPES["cond-hop4"], cond_channels=6 + ORDER, lpc_order=ORDER, source_harmonics=3
     ),
     "hop7-k3-sines": dataclasses.replace(SHAPES["cond-hop7"], cond_channels=7, source_harmonics=5),
+    # sines at a piano roll's sounding keys
+    "hop4-keys": dataclasses.replace(
+        SHAPES["cond-hop4"], cond_channels=ROLL_CHANNELS, source_harmonics=3, source_keys=1
+    ),
 }
 MU = 255
 
 
 def source_frames(cfg, key: int, samples: int) -> np.ndarray:
     """Random frames whose last channels are reflection coefficients of a stable filter (each in (-0.9, 0.9)),
-    then, with a periodic source, F0: 60 to 2,000 Hz (its high harmonics past Nyquist), a fifth of frames unvoiced."""
+    then, with a periodic source, F0: 60 to 2,000 Hz (its high harmonics past Nyquist), a fifth of frames unvoiced;
+    with sines at keys, a random piano roll."""
     rng = np.random.default_rng(key)
+    if cfg.source_keys:
+        return random_roll(rng, -(-samples // cfg.cond_hop))
     frames = rng.standard_normal((-(-samples // cfg.cond_hop), cfg.cond_channels)).astype(np.float32)
     end = cfg.cond_channels - (1 if cfg.source_harmonics else 0)
     if cfg.lpc_order:
@@ -51,11 +70,23 @@ def source_frames(cfg, key: int, samples: int) -> np.ndarray:
     return frames
 
 
+def random_roll(rng: np.random.Generator, frames: int) -> np.ndarray:
+    """A piano roll (frames, 264) whose keys sound in runs of 1 to 12 frames, some struck again while sounding."""
+    roll = np.zeros((frames, 3, KEYS), dtype=np.float32)
+    for key in rng.choice(KEYS, 12, replace=False):
+        t = int(rng.integers(0, 4))
+        while t < frames:
+            length = int(rng.integers(1, 13))
+            roll[t, 0, key] = 1.0
+            roll[t : t + length, 1, key] = 1.0
+            roll[t : t + length, 2, key] = rng.uniform(0.2, 1.0)
+            t += length + int(rng.integers(0, 6))  # 0: struck again at once
+    return roll.reshape(frames, ROLL_CHANNELS)
+
+
 def training_sines(cfg, frames: np.ndarray, positions: np.ndarray) -> np.ndarray:
     """The sines a training crop of these positions reads: (harmonics, len(positions))."""
-    f0 = frames[:, -1]
-    cycles = frame_cycles(f0, cfg.cond_hop, cfg.sample_rate)
-    return sine_source(f0, cycles, positions, cfg.cond_hop, cfg.sample_rate, cfg.source_harmonics).T
+    return periodic_source(frames, positions, cfg).T
 
 
 def test_training_and_generation_compute_the_same_source_codes():
@@ -96,7 +127,7 @@ def full_pass(model, codes: np.ndarray, frames: list[np.ndarray], speakers: torc
     for b in range(len(codes)):
         source, sines = None, None
         if cfg.lpc_order:
-            filters = frame_filters(frames[b], cfg.lpc_order, f0=bool(cfg.source_harmonics))
+            filters = frame_filters(frames[b], cfg.lpc_order, f0=cfg.f0_channel)
             predicted, last, _ = crop_source(codes[b], 0, codes.shape[1], filters, cfg.cond_hop, cfg.mu)
             source = (torch.from_numpy(predicted)[None], torch.from_numpy(last)[None])
         if cfg.source_harmonics:
@@ -111,7 +142,11 @@ def full_pass(model, codes: np.ndarray, frames: list[np.ndarray], speakers: torc
 MAKERS = {
     "naive": (NaiveGenerator, 1e-4),
     **{name: BACKENDS[name] for name in ("torch", "native", "native-rows", "native-1thread", "native-f16")},
+    # short blocks, so that a chunk mixes whole blocks and a remainder
+    "cuda-graph-eager": (functools.partial(GraphGenerator, steps_per_graph=8), 1e-4),
+    **({"cuda-graph": BACKENDS["cuda-graph"]} if torch.cuda.is_available() else {}),  # captured graphs on a GPU
 }
+ROUNDED = ("native-f16", "cuda-graph")  # half-float weights, GPU sums: may draw another code where two are near equal
 
 
 @pytest.mark.parametrize("shape", list(SOURCE_SHAPES))
@@ -129,7 +164,7 @@ def test_every_backend_draws_the_same_path_and_its_logits_are_the_full_pass(shap
         paths[name] = np.concatenate([first, g.generate(length - 9)], axis=1)
     codes = paths["naive"]
     for name, path in paths.items():
-        if name != "native-f16":  # half-float weights may draw another code where two are near equal
+        if name not in ROUNDED:
             assert np.array_equal(path, codes), name
     assert len(np.unique(codes)) > 20  # it sampled something, not silence
     full = full_pass(model, codes, frames, torch.tensor([0, 1]))
@@ -143,8 +178,8 @@ def test_every_backend_draws_the_same_path_and_its_logits_are_the_full_pass(shap
         assert (stepped - full).abs().max().item() < tolerance, name
 
 
-@pytest.mark.parametrize("shape", ["hop4", "hop4-sines"])
-@pytest.mark.parametrize("name", ["naive", "torch", "native", "native-rows"])
+@pytest.mark.parametrize("shape", ["hop4", "hop4-sines", "hop4-keys"])
+@pytest.mark.parametrize("name", ["naive", "torch", "native", "native-rows", "cuda-graph-eager"])
 def test_streams_move_suspend_and_resume_with_their_source(name, shape):
     make = MAKERS[name][0]
     model = random_model(SOURCE_SHAPES[shape])
@@ -165,8 +200,8 @@ def test_streams_move_suspend_and_resume_with_their_source(name, shape):
     assert np.array_equal(np.concatenate(part), expected)
 
 
-@pytest.mark.parametrize("shape", ["hop4", "hop4-sines"])
-@pytest.mark.parametrize("name", ["torch", "native"])
+@pytest.mark.parametrize("shape", ["hop4", "hop4-sines", "hop4-keys"])
+@pytest.mark.parametrize("name", ["torch", "native", "cuda-graph-eager"])
 def test_a_growing_feed_gives_its_stream_the_same_filters(name, shape):
     """Frames fed a few at a time while the stream runs: the same samples as the whole frames at once."""
     make = MAKERS[name][0]
@@ -188,19 +223,18 @@ def test_a_growing_feed_gives_its_stream_the_same_filters(name, shape):
 
 
 def test_only_the_backends_that_take_the_source_run_a_source_filter_model():
+    from wavenet.generation.backends.fused import FusedGenerator
+
     model = random_model(SOURCE_SHAPES["hop4"])
-    assert available_backends(model) == ["naive", "torch", "native", "native-f16"]
+    assert available_backends(model) == ["naive", "torch", "native", "native-f16"]  # (cuda-graph: on a GPU)
     assert make_generator(model, 2).name == "native-f16"
     with pytest.raises(WavenetError, match="backend 'cuda-graph' cannot run here; available: naive, torch, native"):
         make_generator(model, 2, "cuda-graph")
-    with pytest.raises(WavenetError, match="the cuda-graph backend does not run source-filter models"):
-        GraphGenerator(model, 2)
+    assert GraphGenerator.takes_source and not FusedGenerator.takes_source  # the Triton kernel: not yet
     with pytest.raises(WavenetError, match="needs cond_channels > lpc_order"):
         dataclasses.replace(SHAPES["debug"], lpc_order=4)
     sines = random_model(SOURCE_SHAPES["hop7-k3-sines"])
     assert available_backends(sines) == ["naive", "torch", "native", "native-f16"]
-    with pytest.raises(WavenetError, match="does not run source-filter models or periodic sources"):
-        GraphGenerator(sines, 2)
     with pytest.raises(WavenetError, match="model.source_harmonics: .* it needs cond_channels > 5"):
         dataclasses.replace(SOURCE_SHAPES["hop4"], cond_channels=5, source_harmonics=2)
 
@@ -266,7 +300,7 @@ def test_a_crop_a_whole_stream_and_a_growing_feed_read_the_same_sines():
     feed = FrameFeed(cfg.cond_channels)
     for start in range(0, len(frames), 37):  # frames arriving a few at a time
         feed.extend(frames[start : start + 37])
-    grown = feed.sines(np.arange(4000), cfg.cond_hop, cfg.sample_rate, cfg.source_harmonics)
+    grown = feed.sines(np.arange(4000), cfg)
     assert np.array_equal(grown.T, whole)  # bit for bit: the same sums in the same order
     from wavenet.data.dataset import CropSampler, Split
 
@@ -316,7 +350,7 @@ def voiced_path(name: str, f0: str, temperature: float, scale: float = 1.0) -> n
     return g.generate(100, active=2)[1]
 
 
-@pytest.mark.parametrize("name", ["torch", "native", "native-rows", "native-1thread"])
+@pytest.mark.parametrize("name", ["torch", "native", "native-rows", "native-1thread", "cuda-graph-eager"])
 def test_voiced_frames_drawn_at_a_lower_temperature(name):
     """voiced_scale: where the frames' F0 is voiced, the sample is drawn at temperature × scale; elsewhere at
     the temperature. All voiced is the same as the lower temperature throughout; all unvoiced, as no scale;
@@ -348,3 +382,113 @@ def test_a_voiced_scale_travels_with_its_stream_and_needs_f0():
         MAKERS["torch"][0](random_model(SOURCE_SHAPES["hop4"]), 1).reset(
             0, frames=source_frames(SOURCE_SHAPES["hop4"], 1, 100), voiced_scale=0.5
         )
+
+
+def test_a_recording_phase_follows_the_recordings_fundamental_where_f0_drifts():
+    """Training's sines moved onto the recording: cos(2π phase) follows its fundamental, wherever it starts
+    and however far the pitch tracker's F0 is off, which the phase integrated from F0 does not."""
+    rate, hop, n = 16000, 200, 8000
+    t = np.arange(n)
+    true = np.cumsum(150.0 / rate * (1 + 0.02 * np.sin(t / 900))) + 0.37  # vibrato, an arbitrary start
+    rng = np.random.default_rng(0)
+    signal = 0.5 * np.cos(2 * np.pi * true) + 0.2 * np.cos(4 * np.pi * true + 1) + 0.05 * rng.standard_normal(n)
+    f0 = np.full(n // hop, 148.0)  # the tracker is 2 Hz off
+    phase, f = sample_phase(f0, frame_cycles(f0, hop, rate), t, hop, rate)
+    moved = recording_phase(signal, phase, 400)
+
+    def error(p: np.ndarray) -> float:  # cycles, the worst away from the ends
+        return float(np.abs((p - true + 0.5) % 1 - 0.5)[500:-500].max())
+
+    assert error(moved) < 0.01 and error(phase) > 0.3
+    assert np.array_equal(f, np.full(n, 148.0))
+
+
+def test_the_crop_sampler_reads_sines_at_the_recordings_phase_when_asked():
+    from wavenet.data.dataset import CropSampler, Split
+
+    hop, rate, n = 200, 16000, 16000
+    true = np.arange(n) * 190.0 / rate + 0.2
+    codes = mulaw.encode(0.6 * np.cos(2 * np.pi * true), MU).astype(np.uint8)
+    frames = np.zeros((n // hop, 3), dtype=np.float16)
+    frames[:, -1] = 185.0  # F0 a little off
+    frames[40:45, -1] = 0.0  # and a few unvoiced frames
+    split = Split("train", codes, np.array([[0, n, 0]]), frames, np.array([[0, len(frames)]]))
+    kwargs = dict(length=2000, receptive_field=33, mu=MU, seed=0, hop=hop, context=1, harmonics=2, sample_rate=rate)
+    plain = CropSampler(split, **kwargs).batch(1, 4)
+    moved = CropSampler(split, **kwargs, sine_phase="recording").batch(1, 4)
+    assert torch.equal(plain.inputs, moved.inputs) and torch.equal(plain.targets, moved.targets)
+    for b in range(4):
+        start = next(s for s in range(hop, n, hop) if np.array_equal(moved.inputs[b], codes[s - 1 : s - 1 + 2000]))
+        voiced = (np.arange(start, start + 2000) // hop < 40) | (np.arange(start, start + 2000) // hop >= 45)
+        assert np.all(moved.sines[b, :, ~voiced].numpy() == 0) and np.all(plain.sines[b, :, ~voiced].numpy() == 0)
+        # the recording's phase where voiced: sin(2π true), which the phase integrated from 185 Hz is not
+        expected = np.sin(2 * np.pi * true[start : start + 2000])[voiced]
+        assert np.corrcoef(moved.sines[b, 0].numpy()[voiced], expected)[0, 1] > 0.99, b
+        assert np.corrcoef(plain.sines[b, 0].numpy()[voiced], expected)[0, 1] < 0.9, b
+    with pytest.raises(WavenetError, match="sine phase must be one of frames, recording"):
+        CropSampler(split, **kwargs, sine_phase="pulses")
+
+
+def test_a_piano_rolls_sources_are_its_sounding_keys_from_their_notes_starts():
+    from wavenet.data.features import Note, piano_roll
+
+    hop, rate = 200, 16000
+    notes = [Note(69, 0.0, 0.5, 100), Note(81, 0.1, 0.3, 80), Note(81, 0.3, 0.6, 80), Note(108, 0.0, 1.0, 60)]
+    roll = piano_roll(notes, 80, rate, hop)
+    starts = key_starts(roll)
+    a4, a5, c8 = 69 - 21, 81 - 21, 108 - 21
+    assert (starts[:40, a4] == 0).all() and (starts[40:, a4] == -1).all()  # sounds 0.5 s from frame 0
+    assert starts[8, a5] == 8 and starts[23, a5] == 8 and starts[24, a5] == 24  # struck again at 0.3 s
+    assert (starts[:, c8] == 0).all()  # sounds throughout
+    assert (starts[48:, a5] == -1).all() and (starts[:8, a5] == -1).all()
+    assert key_starts(roll[:30]).tolist() == starts[:30].tolist()  # a row depends on the rows before it only
+    sines = key_source(starts, np.arange(hop * 80), hop, rate, 3)
+    alone = np.arange(50 * hop, 80 * hop)  # only C8 (4,186 Hz) sounds: its second harmonic is past Nyquist
+    c8_hz = 440 * 2 ** ((108 - 69) / 12)
+    assert np.abs(sines[alone, 0] - np.sin(2 * np.pi * c8_hz * alone / rate)).max() < 1e-4
+    assert np.all(sines[alone, 1:] == 0)
+    t = np.arange(24 * hop, 30 * hop)  # A4 from frame 0, A5 again from frame 24, C8
+    expected = (np.sin(2 * np.pi * 440 * t / rate) + np.sin(2 * np.pi * 880 * (t - 24 * hop) / rate)
+                + np.sin(2 * np.pi * c8_hz * t / rate))  # fmt: skip
+    assert np.abs(sines[t, 0] - expected).max() < 1e-4
+    assert (
+        np.abs(
+            sines[t, 1] - np.sin(2 * np.pi * 880 * t / rate) - np.sin(2 * np.pi * 1760 * (t - 24 * hop) / rate)
+        ).max()
+        < 1e-4
+    )
+
+
+def test_a_crop_a_whole_roll_and_a_growing_feed_read_the_same_key_sines():
+    cfg = SOURCE_SHAPES["hop4-keys"]
+    frames = source_frames(cfg, 11, 4000)
+    whole = training_sines(cfg, frames, np.arange(4000))
+    assert np.abs(whole).max() > 0.5
+    feed = FrameFeed(cfg.cond_channels)
+    for start in range(0, len(frames), 37):
+        feed.extend(frames[start : start + 37])
+        got = feed.sines(np.arange(min(4000, (start + 37) * 4)), cfg)  # each time, what the frames so far allow
+        assert np.array_equal(got.T, whole[:, : got.shape[0]])
+    from wavenet.data.dataset import CropSampler, Split
+
+    codes = mulaw.encode(0.3 * np.sin(np.arange(4000) / 9.0), MU).astype(np.uint8)
+    split = Split("train", codes, np.array([[0, 4000, 0]]), frames.astype(np.float16), np.array([[0, len(frames)]]))
+    sampler = CropSampler(split, 200, 33, MU, 0, hop=4, context=1, harmonics=3, sample_rate=16000, source_keys=True)
+    batch = sampler.batch(5, 3)
+    for b in range(3):
+        crop = batch.sines[b].numpy()
+        assert any(np.array_equal(whole[:, s : s + 200], crop) for s in range(0, 4000 - 200 + 1, 4)), b
+    with pytest.raises(WavenetError, match="no recording phase"):
+        CropSampler(split, 200, 33, MU, 0, hop=4, harmonics=3, source_keys=True, sine_phase="recording")
+
+
+def test_sines_at_keys_need_a_piano_roll_and_no_voicing():
+    with pytest.raises(WavenetError, match="model.source_keys: .* need source_harmonics > 0"):
+        dataclasses.replace(SOURCE_SHAPES["hop4-keys"], source_harmonics=0)
+    with pytest.raises(WavenetError, match="model.source_keys"):
+        dataclasses.replace(SOURCE_SHAPES["hop4-keys"], cond_channels=100)
+    model = random_model(SOURCE_SHAPES["hop4-keys"])
+    assert not model.config.f0_channel and SOURCE_SHAPES["hop4-sines"].f0_channel
+    g = MAKERS["torch"][0](model, 1)
+    with pytest.raises(WavenetError, match="voiced_scale needs frames that say what is voiced"):
+        g.reset(0, frames=source_frames(model.config, 0, 100), voiced_scale=0.5)

@@ -169,11 +169,11 @@ def test_training_learns_what_the_textbook_computation_learns(tmp_path, prepared
         assert abs(a - b) / np.log(2) < 0.02
 
 
-@pytest.mark.parametrize("f0", [False, True])
-def test_a_source_filter_vocoder_trains_resumes_and_vocodes(tmp_path, f0):
+@pytest.mark.parametrize("f0,phase", [(False, "frames"), (True, "frames"), (True, "recording")])
+def test_a_source_filter_vocoder_trains_resumes_and_vocodes(tmp_path, f0, phase):
     """Mel frames with their envelope's reflection coefficients (prepare --lpc-order), and F0 for a periodic
-    source (prepare --f0): a model that predicts the excitation trains, resumes exactly, exports, and
-    vocodes through the synthesis API."""
+    source (prepare --f0), whose sines training may read at the recording's phase: a model that predicts
+    the excitation trains, resumes exactly, exports, and vocodes through the synthesis API."""
     from wavenet.synthesizer import Request, Synthesizer
 
     root = tmp_path / "corpus"
@@ -192,9 +192,10 @@ def test_a_source_filter_vocoder_trains_resumes_and_vocodes(tmp_path, f0):
         assert len(voiced) > 5 and all(np.min(np.abs(voiced[:, None] - [150, 190, 230, 270]), axis=1) < 3)
     config = tmp_path / "config.yaml"
     config.write_text(CONFIG.format(data=root / "data"))
-    run(config, tmp_path / "straight", "train.steps=8", "data.crop_seconds=0.05")
-    run(config, tmp_path / "resumed", "train.steps=4", "data.crop_seconds=0.05")
-    run(config, tmp_path / "resumed", "train.steps=8", "data.crop_seconds=0.05", resume=True)
+    crops = ["data.crop_seconds=0.05", f"data.sine_phase={phase}"]
+    run(config, tmp_path / "straight", "train.steps=8", *crops)
+    run(config, tmp_path / "resumed", "train.steps=4", *crops)
+    run(config, tmp_path / "resumed", "train.steps=8", *crops, resume=True)
     assert_same_state(final_state(tmp_path / "straight"), final_state(tmp_path / "resumed"))
     if not f0:
         with pytest.raises(WavenetError, match="--voiced-scale: only a model with a periodic source"):
@@ -206,3 +207,29 @@ def test_a_source_filter_vocoder_trains_resumes_and_vocodes(tmp_path, f0):
     assert synth.checkpoint.config.source_harmonics == (8 if f0 else 0)
     audio = synth.synthesize(Request(recording=utterances[0].path, seed=1))
     assert audio.samples == 4800 and sum(len(c) for c in audio) == 4800
+
+
+def test_a_piano_model_with_sines_at_its_keys_trains_resumes_and_renders(tmp_path, prepared):
+    """model.source_harmonics on piano-roll data: the source is the sounding keys' sines (source_keys, set
+    from the data), trained, resumed exactly, exported and rendered from a MIDI file by the synthesis API."""
+    from wavenet.synthesizer import Request, Synthesizer
+
+    if PreparedData(prepared).features.kind != "pianoroll":
+        pytest.skip("a piano roll's keys")
+    config = tmp_path / "config.yaml"
+    config.write_text(CONFIG.format(data=prepared))
+    sines = ["model.source_harmonics=3", "data.crop_seconds=0.05"]
+    run(config, tmp_path / "straight", *sines)
+    run(config, tmp_path / "resumed", "train.steps=4", *sines)
+    run(config, tmp_path / "resumed", *sines, resume=True)
+    assert_same_state(final_state(tmp_path / "straight"), final_state(tmp_path / "resumed"))
+    with pytest.raises(WavenetError, match="no recording phase"):
+        run(config, tmp_path / "phase", *sines, "data.sine_phase=recording")
+    with pytest.raises(WavenetError, match="--voiced-scale: only a model with a periodic source"):
+        export(tmp_path / "straight", tmp_path / "model", "latest", voiced_scale=0.5)
+    export(tmp_path / "straight", tmp_path / "model", "latest")
+    synth = Synthesizer.load(tmp_path / "model")
+    assert (synth.checkpoint.config.source_harmonics, synth.checkpoint.config.source_keys) == (3, 1)
+    midi = next(iter((prepared.parent / "ann").glob("*.mid")))
+    audio = synth.synthesize(Request(midi=midi, seed=1))
+    assert audio.samples > 0 and sum(len(c) for c in audio) == audio.samples

@@ -25,7 +25,19 @@ from wavenet import mulaw
 from wavenet.data.audio import AudioOptions
 from wavenet.data.features import FeatureOptions
 from wavenet.errors import WavenetError
-from wavenet.excitation import crop_source, frame_cycles, frame_filters, sine_source
+from wavenet.excitation import (
+    PHASE_WINDOW_SECONDS,
+    SINE_PHASES,
+    crop_source,
+    frame_cycles,
+    frame_filters,
+    key_source,
+    key_starts,
+    recording_phase,
+    sample_phase,
+    sine_source,
+    sines_at,
+)  # fmt: skip
 from wavenet.model import frame_span, frame_window
 
 IGNORE = -100  # target value that the loss skips
@@ -153,6 +165,8 @@ class CropSampler:
         source_noise: float = 0.0,
         harmonics: int = 0,
         sample_rate: int = 16000,
+        sine_phase: str = "frames",
+        source_keys: bool = False,
     ) -> None:
         """``hop`` and ``context`` (a conditioned model's cond_hop and cond_layers) ask for frames with the crops;
         a ``speaker_dropout`` share of crops gets speaker id ``any_speaker`` instead of its own;
@@ -160,7 +174,10 @@ class CropSampler:
         ``source_noise`` (in μ-law codes: a Gaussian's standard deviation, rounded) perturbs what
         such a model hears of the signal (:func:`wavenet.excitation.crop_source`'s ``heard``);
         ``harmonics`` > 0 (a periodic source) asks for the sines at each crop's samples, from the F0
-        in the frames' last channel at ``sample_rate``."""
+        in the frames' last channel at ``sample_rate``, at the phase integrated from that F0
+        (``sine_phase`` "frames", what generation does) or moved onto the recording's fundamental
+        ("recording": :func:`wavenet.excitation.recording_phase`); with ``source_keys``, the
+        frames are a piano roll and the sines are at its sounding keys (:func:`wavenet.excitation.key_source`)."""
         if length < 1:
             raise WavenetError(f"crop length must be at least one sample, got {length}")
         if len(split.index) == 0:
@@ -174,6 +191,11 @@ class CropSampler:
         self.speaker_dropout, self.any_speaker = speaker_dropout, any_speaker
         self.lpc_order, self.mu, self.source_noise = lpc_order, mu, source_noise
         self.harmonics, self.sample_rate = harmonics, sample_rate
+        if sine_phase not in SINE_PHASES:
+            raise WavenetError(f"sine phase must be one of {', '.join(SINE_PHASES)}, got {sine_phase!r}")
+        if sine_phase != "frames" and source_keys:
+            raise WavenetError("a piano roll's sines start with each note: they have no recording phase to follow")
+        self.sine_phase, self.source_keys = sine_phase, source_keys
         if hop and split.feats is None:
             raise WavenetError(f"split {split.name} holds no feature frames (prepare the data with --features)")
         lengths = split.index[:, 1].astype(np.float64)
@@ -212,16 +234,17 @@ class CropSampler:
                 heard[lo : start + take] = np.clip(heard[lo : start + take] + noise, 0, self.mu)
             targets[b, :take] = codes[start : start + take]
             if source is not None:  # the targets become excitation codes; their inputs, the source's codes
-                filters = frame_filters(self.split.utterance_frames(int(i)), self.lpc_order, f0=bool(self.harmonics))
+                filters = frame_filters(
+                    self.split.utterance_frames(int(i)),
+                    self.lpc_order,
+                    f0=bool(self.harmonics) and not self.source_keys,
+                )
                 source[0, b], source[1, b], excitation = crop_source(
                     codes, start, self.length, filters, self.hop, self.mu, heard
                 )
                 targets[b, :take] = excitation[:take]
             if sines is not None:
-                f0 = self.split.utterance_frames(int(i))[:, -1]
-                cycles = frame_cycles(f0, self.hop, self.sample_rate)
-                positions = np.arange(start, start + self.length)
-                sines[b] = sine_source(f0, cycles, positions, self.hop, self.sample_rate, self.harmonics).T
+                sines[b] = self._sines(int(i), codes, start).T
             said = codes if heard is None else heard  # the last sample's code, as the network hears it
             if start == 0:
                 inputs[b, 1:take] = said[: take - 1]
@@ -239,6 +262,28 @@ class CropSampler:
             torch.from_numpy(inputs), torch.from_numpy(targets), torch.from_numpy(speakers), stacked, first, pair,
             None if sines is None else torch.from_numpy(sines),
         )  # fmt: skip
+
+    def _sines(self, utterance: int, codes: np.ndarray, start: int) -> np.ndarray:
+        """The periodic source at positions start .. start + length - 1: (length, harmonics)."""
+        if self.source_keys:
+            starts = key_starts(self.split.utterance_frames(utterance))
+            positions = np.arange(start, start + self.length)
+            return key_source(starts, positions, self.hop, self.sample_rate, self.harmonics)
+        f0 = self.split.utterance_frames(utterance)[:, -1]
+        cycles = frame_cycles(f0, self.hop, self.sample_rate)
+        if self.sine_phase == "frames":
+            positions = np.arange(start, start + self.length)
+            return sine_source(f0, cycles, positions, self.hop, self.sample_rate, self.harmonics)
+        window = round(PHASE_WINDOW_SECONDS * self.sample_rate)
+        lo = max(start - window, 0)  # the window's reach on either side of the crop
+        span = np.arange(lo, start + self.length + window)
+        signal = np.zeros(len(span))
+        known = codes[lo : span[-1] + 1]
+        signal[: len(known)] = mulaw.decode(np.asarray(known), self.mu)
+        phase, f = sample_phase(f0, cycles, span, self.hop, self.sample_rate)
+        phase = recording_phase(signal, phase, window)
+        crop = slice(start - lo, start - lo + self.length)
+        return sines_at(phase[crop], f[crop], self.sample_rate, self.harmonics)
 
     def _frames(self, utterance: int, start: int) -> np.ndarray:
         """The frames that positions start .. start + length - 1 read, with context: (C, W)."""

@@ -33,10 +33,10 @@ import numpy as np
 
 from wavenet import dsp
 from wavenet.errors import WavenetError
+from wavenet.model_config import KEYS, LOWEST_KEY
 from wavenet.text import align, espeak, linguistic, normalize
 
 KINDS = ("mel", "pianoroll", "linguistic")
-LOWEST_KEY, KEYS = 21, 88  # MIDI notes 21 (A0) to 108 (C8)
 
 
 @dataclass(frozen=True)

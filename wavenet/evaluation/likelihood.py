@@ -26,7 +26,7 @@ from wavenet.data.features import features_for
 from wavenet.data.manifest import read_manifest
 from wavenet.errors import WavenetError
 from wavenet.evaluation.ngram import KneserNey, Unigram
-from wavenet.excitation import crop_source, frame_cycles, frame_filters, sine_source
+from wavenet.excitation import crop_source, frame_filters, periodic_source
 from wavenet.model import frame_span, frame_window
 from wavenet.release import Checkpoint
 
@@ -99,16 +99,12 @@ def model_log2_probs(
     targets = torch.from_numpy(codes.astype(np.int64)).to(device)
     source, sines = None, None
     if cfg.lpc_order:
-        filters = frame_filters(frames, cfg.lpc_order, f0=bool(cfg.source_harmonics))
+        filters = frame_filters(frames, cfg.lpc_order, f0=cfg.f0_channel)
         predicted, last, excitation = crop_source(codes, 0, len(codes), filters, cfg.cond_hop, cfg.mu)
         source = (torch.from_numpy(predicted).to(device), torch.from_numpy(last).to(device))
         targets = torch.from_numpy(excitation).to(device)
     if cfg.source_harmonics:
-        f0 = frames[:, -1]
-        periodic = sine_source(
-            f0, frame_cycles(f0, cfg.cond_hop, cfg.sample_rate), np.arange(len(codes)), cfg.cond_hop,
-            cfg.sample_rate, cfg.source_harmonics,
-        )  # fmt: skip
+        periodic = periodic_source(frames, np.arange(len(codes)), cfg)
         sines = torch.from_numpy(periodic.T.copy()).to(device)  # (harmonics, samples)
     spk = torch.tensor([speaker], device=device)
     out = []

@@ -18,8 +18,9 @@ import numpy as np
 import torch
 
 from wavenet.errors import WavenetError
-from wavenet.excitation import frame_cycles, frame_filters, sine_source
+from wavenet.excitation import frame_cycles, frame_filters, key_source, key_starts, sine_source
 from wavenet.model import WaveNet, frame_span, frame_window
+from wavenet.model_config import WaveNetConfig
 
 
 class FrameFeed:
@@ -30,6 +31,7 @@ class FrameFeed:
         self._frames = np.zeros((0, channels), dtype=np.float32)
         self._filters: np.ndarray | None = None  # source-filter predictors of the frames so far
         self._cycles: np.ndarray | None = None  # a periodic source's cycles before each frame so far, and after
+        self._starts: np.ndarray | None = None  # a piano roll's note starts per key at each frame so far
         self._closed = False
         if frames is not None:
             self.extend(frames)
@@ -87,17 +89,24 @@ class FrameFeed:
             self._filters = new if self._filters is None else np.concatenate([self._filters, new])
         return self._filters
 
-    def sines(self, positions: np.ndarray, hop: int, sample_rate: int, harmonics: int) -> np.ndarray:
-        """A periodic source at samples ``positions`` of the stream, from the F0 in the frames' last channel:
-        (len(positions), harmonics) float32 (:func:`wavenet.excitation.sine_source`).
+    def sines(self, positions: np.ndarray, config: WaveNetConfig) -> np.ndarray:
+        """The periodic source of a model with one (``config.source_harmonics`` > 0) at samples ``positions`` of
+        the stream: (len(positions), harmonics) float32, from the F0 in the frames' last channel
+        (:func:`wavenet.excitation.sine_source`) or from a piano roll's keys (``config.source_keys``:
+        :func:`wavenet.excitation.key_source`).
 
         The phase at each frame is summed once: a growing feed adds its new frames' to the last."""
+        hop, rate, harmonics = config.cond_hop, config.sample_rate, config.source_harmonics
+        if config.source_keys:
+            if self._starts is None or len(self._starts) < self.available:  # each row depends on those before it
+                self._starts = key_starts(self._frames)
+            return key_source(self._starts, positions, hop, rate, harmonics)
         done = 0 if self._cycles is None else len(self._cycles) - 1
         if done < self.available:
             before = 0.0 if self._cycles is None else float(self._cycles[-1])
-            new = frame_cycles(self._frames[done:, -1], hop, sample_rate, before)
+            new = frame_cycles(self._frames[done:, -1], hop, rate, before)
             self._cycles = new if self._cycles is None else np.concatenate([self._cycles[:-1], new])
-        return sine_source(self._frames[:, -1], self._cycles, positions, hop, sample_rate, harmonics)
+        return sine_source(self._frames[:, -1], self._cycles, positions, hop, rate, harmonics)
 
     def voiced(self, positions: np.ndarray, hop: int) -> np.ndarray:
         """Whether the frames' F0 (their last channel) is voiced at samples ``positions``: (n,) bool."""

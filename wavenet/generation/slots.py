@@ -37,7 +37,7 @@ import numpy as np
 import torch
 
 from wavenet.errors import WavenetError
-from wavenet.excitation import SourceState
+from wavenet.excitation import DeviceSourceState, SourceState
 from wavenet.generation.conditioning import FrameFeed
 from wavenet.generation.sampling import UniformStream, check_seed, check_temperature, random_seed, sample_codes
 from wavenet.model import WaveNet
@@ -91,7 +91,7 @@ class SlotGenerator:
         self._last = torch.full((batch_size,), self._silence, device=self.device, dtype=torch.long)
         self._feeds: list[FrameFeed | None] = [None] * batch_size
         self._pos = np.zeros(batch_size, dtype=np.int64)  # samples each slot's stream has generated
-        self._source = None
+        self._source: SourceState | DeviceSourceState | None = None
         if self.config.takes_source and not self.takes_source:
             raise WavenetError(
                 f"the {self.name} backend does not run source-filter models or periodic sources "
@@ -132,7 +132,7 @@ class SlotGenerator:
             raise WavenetError(f"speaker id must be in [0, {self.config.n_speakers - 1}], got {speaker}")
         temperature = check_temperature(temperature)
         if voiced_scale != 1.0:
-            if not self.config.source_harmonics:
+            if not self.config.f0_channel:
                 raise WavenetError("voiced_scale needs frames that say what is voiced: a model with a periodic source")
             check_temperature(voiced_scale * temperature)
         seed = check_seed(random_seed() if seed is None else seed)
@@ -280,15 +280,21 @@ class SlotGenerator:
         """A source-filter model's inputs for the next step of the first k slots, given their newest codes."""
         if self._source is None:
             return None
-        order, hop = self.config.lpc_order, self.config.cond_hop
-        f0 = bool(self.config.source_harmonics)
-        filters = np.stack([
-            self._feeds[s].filters(order, f0)[min(int(self._pos[s]) // hop, self._feeds[s].available - 1)]
-            if self._feeds[s] is not None else np.eye(1, order + 1)[0]
-            for s in range(len(codes))
-        ])  # fmt: skip
+        filters = self._filter_values(len(codes), 1)[:, 0]
         predicted, excitation = self._source.advance(codes.cpu().numpy(), filters)
         return torch.from_numpy(predicted).to(self.device), torch.from_numpy(excitation).to(self.device)
+
+    def _filter_values(self, k: int, steps: int) -> np.ndarray:
+        """A source-filter model's predictors at the next ``steps`` samples of the first k slots, (k, steps,
+        lpc_order + 1) float64; no prediction (1, 0, ..., 0) for a free slot."""
+        order, hop = self.config.lpc_order, self.config.cond_hop
+        out = np.zeros((k, steps, order + 1))
+        out[:, :, 0] = 1.0
+        for s, feed in enumerate(self._feeds[:k]):
+            if feed is not None:
+                frame = np.minimum((int(self._pos[s]) + np.arange(steps)) // hop, feed.available - 1)
+                out[s] = feed.filters(order, self.config.f0_channel)[frame]
+        return out
 
     def _step_temperatures(self, k: int, steps: int) -> np.ndarray | None:
         """Each of the first k slots' temperature at its next ``steps`` samples, (k, steps) float32, where a
@@ -312,7 +318,7 @@ class SlotGenerator:
         for s, feed in enumerate(self._feeds[:k]):
             if feed is not None:
                 positions = np.arange(int(self._pos[s]), int(self._pos[s]) + steps)
-                out[s] = feed.sines(positions, self.config.cond_hop, self.config.sample_rate, harmonics)
+                out[s] = feed.sines(positions, self.config)
         return out
 
     def _sines(self, k: int) -> torch.Tensor | None:

@@ -50,7 +50,7 @@ def export(
     path = checkpoints.resolve(Path(run_dir), which)
     state = checkpoints.load(path)
     model = WaveNet(WaveNetConfig.from_dict(state["model_config"], source=str(path)))
-    if voiced_scale is not None and not model.config.source_harmonics:
+    if voiced_scale is not None and not model.config.f0_channel:
         raise WavenetError("--voiced-scale: only a model with a periodic source (frames with F0) knows what is voiced")
     use_ema = state.get("ema") is not None
     model.load_state_dict(state["ema"] if use_ema else state["model"])

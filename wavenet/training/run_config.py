@@ -13,6 +13,7 @@ from typing import Any
 
 from wavenet.data.features import FeatureOptions
 from wavenet.errors import WavenetError
+from wavenet.excitation import SINE_PHASES
 from wavenet.model_config import PRESETS, WaveNetConfig
 from wavenet.training.yaml_file import Locations, apply_overrides, build, load_yaml
 
@@ -30,6 +31,10 @@ class DataConfig:
     # A source-filter model (model.lpc_order > 0) hears the signal with this much noise (a Gaussian's
     # standard deviation in μ-law codes, rounded; LPCNet's noise injection): 0 hears it clean.
     source_noise: float = 0.0
+    # A periodic source's phase in training crops: "frames" integrates the frames' F0 (as generation
+    # does); "recording" moves it onto the recording's own fundamental, so that the sines tell
+    # where the pitch pulses fall and generation places them where its sines say.
+    sine_phase: str = "frames"
 
 
 @dataclass
@@ -93,6 +98,8 @@ class RunConfig:
         for key, value in from_data:
             if key not in values:
                 merged[key] = value
+        if features is not None and features.kind == "pianoroll" and merged.get("source_harmonics"):
+            merged.setdefault("source_keys", 1)  # a roll's periodic source is its keys' sines
         config = WaveNetConfig.from_dict(merged)
         if features is None and config.conditioned:
             raise WavenetError("model.cond_channels: the data has no feature frames (prepare it with --features)")
@@ -100,7 +107,7 @@ class RunConfig:
             raise WavenetError(
                 f"model.lpc_order ({config.lpc_order}) differs from the data's features ({features.lpc_order})"
             )
-        if features is not None and bool(config.source_harmonics) != features.f0:
+        if features is not None and features.kind != "pianoroll" and bool(config.source_harmonics) != features.f0:
             raise WavenetError(
                 f"model.source_harmonics ({config.source_harmonics}) needs frames with F0 (prepare --f0), and "
                 f"frames with F0 need it > 0; the data's features {'have' if features.f0 else 'have no'} F0"
@@ -124,6 +131,7 @@ CHOICES = {
     "optim.schedule": ("cosine", "constant"),
     "train.precision": ("fp32", "bf16", "fp16"),
     "train.device": ("auto", "cpu", "cuda"),
+    "data.sine_phase": SINE_PHASES,
 }
 POSITIVE = ("data.crop_seconds", "data.batch_size", "data.valid_crops", "optim.lr", "train.steps")
 POSITIVE += ("train.log_every", "train.eval_every", "train.checkpoint_every", "train.keep_last")

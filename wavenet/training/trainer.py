@@ -182,6 +182,8 @@ class Trainer:
         dropout = (config.data.speaker_dropout, len(self.data.speakers))
         lpc = self.model_config.lpc_order
         periodic = {"harmonics": self.model_config.source_harmonics, "sample_rate": self.data.sample_rate}
+        periodic["sine_phase"] = config.data.sine_phase
+        periodic["source_keys"] = bool(self.model_config.source_keys)
         self.sampler = CropSampler(
             self.data.split("train"), self.crop, rf, self.data.mu, seed, config.data.skip_context, *frames, *dropout,
             lpc_order=lpc, source_noise=config.data.source_noise, **periodic,

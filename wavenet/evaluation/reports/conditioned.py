@@ -154,12 +154,12 @@ def vocoder_section(
     pictures: Path = PICTURES,
     samples_dir: Path = SAMPLES,
 ) -> dict:
-    if (ckpt.config.lpc_order, bool(ckpt.config.source_harmonics)) != (data.features.lpc_order, data.features.f0):
+    if (ckpt.config.lpc_order, ckpt.config.f0_channel) != (data.features.lpc_order, data.features.f0):
         raise WavenetError(
             f"{data.directory}: its frames carry {data.features.lpc_order} reflection coefficients"
             f"{' and F0' if data.features.f0 else ''}, the vocoder reads {ckpt.config.lpc_order}"
-            f"{' and F0' if ckpt.config.source_harmonics else ''}: prepare the data with --lpc-order "
-            f"{ckpt.config.lpc_order}{' --f0' if ckpt.config.source_harmonics else ''}"
+            f"{' and F0' if ckpt.config.f0_channel else ''}: prepare the data with --lpc-order "
+            f"{ckpt.config.lpc_order}{' --f0' if ckpt.config.f0_channel else ''}"
         )
     test = data.split("test")
     names = {sid: name for name, sid in ckpt.speakers.items()}
@@ -252,6 +252,37 @@ def piano_roll_picture(
     return save(fig, f"{name}-roll.png", pictures)
 
 
+def piano_measured(midis: list[Path], reals: list[np.ndarray], made: list[np.ndarray]) -> dict:
+    """Rendered pieces beside fluidsynth's: onset F-measure (precision, recall) against each MIDI file's
+    onsets within 50 ms, for both; chroma similarity and log-mel distance of ours to fluidsynth's;
+    every figure averaged over pieces weighted by their length."""
+    import mir_eval
+
+    scores = {"fluidsynth": [], "model": []}
+    chroma, mel, weights = [], [], []
+    for midi, real, ours in zip(midis, reals, made, strict=True):
+        reference = midi_onsets(midi)
+        reference = reference[reference < len(real) / 16000]
+        for key, audio in (("fluidsynth", real), ("model", ours[: len(real)])):
+            scores[key].append(mir_eval.onset.f_measure(reference, onsets(audio), window=0.05))
+        chroma.append(chroma_similarity(real, ours[: len(real)]))
+        mel.append(mel_distance_db(real, ours[: len(real)]))
+        weights.append(len(real))
+
+    def average(values: list[float]) -> float:
+        return float(np.average(values, weights=weights))
+
+    return {
+        "pieces": len(midis),
+        "seconds": float(sum(weights) / 16000),
+        "onset_f": {k: average([s[0] for s in v]) for k, v in scores.items()},
+        "onset_precision": {k: average([s[1] for s in v]) for k, v in scores.items()},
+        "onset_recall": {k: average([s[2] for s in v]) for k, v in scores.items()},
+        "chroma_similarity": average(chroma),
+        "mel_distance_db": average(mel),
+    }
+
+
 def piano_section(
     ckpt: Checkpoint,
     data: PreparedData,
@@ -259,27 +290,13 @@ def piano_section(
     pictures: Path = PICTURES,
     samples_dir: Path = SAMPLES,
 ) -> dict:
-    import mir_eval
-
     valid = data.split("valid")
     paths = [Path(line.split("\t")[0]) for line in (data.directory / "valid.tsv").read_text().splitlines()[1:]]
     frames, reals = split_frames(valid), originals(valid, data.mu)
     paths, frames, reals = paths[:limit], frames[:limit], reals[:limit]
     print(f"[piano] {len(frames)} held-out pieces", flush=True)
     made = resynthesise(ckpt, frames, [0] * len(frames))
-    scores = {"fluidsynth": [], "model": []}
-    chroma, mel, weights = [], [], []
-    for path, real, ours in zip(paths, reals, made, strict=True):
-        reference = midi_onsets(path.with_suffix(".mid"))
-        reference = reference[reference < len(real) / 16000]
-        for key, audio in (("fluidsynth", real), ("model", ours[: len(real)])):
-            scores[key].append(mir_eval.onset.f_measure(reference, onsets(audio), window=0.05))
-        chroma.append(chroma_similarity(real, ours[: len(real)]))
-        mel.append(mel_distance_db(real, ours[: len(real)]))
-        weights.append(len(real))
-    f = {k: float(np.average([s[0] for s in v], weights=weights)) for k, v in scores.items()}
-    precision = {k: float(np.average([s[1] for s in v], weights=weights)) for k, v in scores.items()}
-    recall = {k: float(np.average([s[2] for s in v], weights=weights)) for k, v in scores.items()}
+    figures = piano_measured([p.with_suffix(".mid") for p in paths], reals, made)
     picture = piano_roll_picture(frames[0], made[0], ckpt.config.cond_hop, "midi-piano", pictures)
     samples = []
     samples_dir.mkdir(parents=True, exist_ok=True)
@@ -288,17 +305,7 @@ def piano_section(
             name = f"midi-piano-{i}-{kind}.wav"
             sf.write(samples_dir / name, mulaw.to_pcm16(audio[: 10 * 16000]), 16000, subtype="PCM_16")
             samples.append(name)
-    return {
-        "pieces": len(paths),
-        "seconds": float(sum(weights) / 16000),
-        "onset_f": f,
-        "onset_precision": precision,
-        "onset_recall": recall,
-        "chroma_similarity": float(np.average(chroma, weights=weights)),
-        "mel_distance_db": float(np.average(mel, weights=weights)),
-        "pictures": {"roll": picture},
-        "samples": samples,
-    }
+    return figures | {"pictures": {"roll": picture}, "samples": samples}
 
 
 def card(ckpt: Checkpoint) -> dict:

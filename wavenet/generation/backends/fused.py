@@ -132,7 +132,7 @@ class FusedGenerator(CachedGenerator):
 
     name = "triton"
     half_weights = False
-    takes_source = False  # not yet: source-filter models run on the torch backend
+    takes_source = False  # not yet: source-filter models and periodic sources run on the cuda-graph backend
 
     def __init__(self, model: WaveNet, batch_size: int = 1, gate_tile: int = 32, head_tile: int = 32) -> None:
         if not available():

@@ -304,7 +304,7 @@ class NativeGenerator(SlotGenerator):
                 if feed is not None:
                     first = (int(self._pos[r]) - int(offsets[r])) // hop
                     index = np.minimum(np.arange(first, first + frames.shape[1]), feed.available - 1)
-                    filters[r] = feed.filters(order, bool(self.config.source_harmonics))[index]
+                    filters[r] = feed.filters(order, self.config.f0_channel)[index]
             self._filters = filters
         if self.config.source_harmonics:
             self._sine_call = self._sine_values(k, steps)

@@ -38,9 +38,11 @@ $PY -m pip install --quiet --no-index --find-links bench/gpu-wheels \
 $PY -c "import triton; print('triton', triton.__version__)" || failed+=("triton missing")
 
 if [ "$DEVICE" = cuda ]; then
-    say "GPU tests: the fused kernel compiled, and the CUDA-graph backend"
+    say "GPU tests: the fused kernel compiled, and the CUDA-graph backend (source-filter models too)"
     check tests $PY -m pytest -q -p no:cacheprovider --junitxml="$OUT/tests.xml" \
         tests/generation/test_fused.py tests/generation/test_exactness.py -k "fused or cuda"
+    check tests-source $PY -m pytest -q -p no:cacheprovider --junitxml="$OUT/tests-source.xml" \
+        tests/generation/test_source_filter.py -k "every_backend or cuda"
     say "wavenet bench: ref20 and the bundled models, every GPU backend side by side"
     check bench-ref20 $PY -m wavenet bench --device cuda --model ref20 --backends torch,cuda-graph,triton,triton-f16 \
         --batch 1,16,256,1024 --seconds 1 --repeats 3 --json "$OUT/bench-ref20.json"

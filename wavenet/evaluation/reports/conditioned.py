@@ -252,16 +252,15 @@ def piano_roll_picture(
     return save(fig, f"{name}-roll.png", pictures)
 
 
-def piano_measured(midis: list[Path], reals: list[np.ndarray], made: list[np.ndarray]) -> dict:
-    """Rendered pieces beside fluidsynth's: onset F-measure (precision, recall) against each MIDI file's
-    onsets within 50 ms, for both; chroma similarity and log-mel distance of ours to fluidsynth's;
-    every figure averaged over pieces weighted by their length."""
+def piano_measured(references: list[np.ndarray], reals: list[np.ndarray], made: list[np.ndarray]) -> dict:
+    """Rendered pieces beside fluidsynth's: onset F-measure (precision, recall) against each piece's
+    MIDI onsets (seconds, :func:`midi_onsets`) within 50 ms, for both; chroma similarity and log-mel
+    distance of ours to fluidsynth's; every figure averaged over pieces weighted by their length."""
     import mir_eval
 
     scores = {"fluidsynth": [], "model": []}
     chroma, mel, weights = [], [], []
-    for midi, real, ours in zip(midis, reals, made, strict=True):
-        reference = midi_onsets(midi)
+    for reference, real, ours in zip(references, reals, made, strict=True):
         reference = reference[reference < len(real) / 16000]
         for key, audio in (("fluidsynth", real), ("model", ours[: len(real)])):
             scores[key].append(mir_eval.onset.f_measure(reference, onsets(audio), window=0.05))
@@ -273,7 +272,7 @@ def piano_measured(midis: list[Path], reals: list[np.ndarray], made: list[np.nda
         return float(np.average(values, weights=weights))
 
     return {
-        "pieces": len(midis),
+        "pieces": len(references),
         "seconds": float(sum(weights) / 16000),
         "onset_f": {k: average([s[0] for s in v]) for k, v in scores.items()},
         "onset_precision": {k: average([s[1] for s in v]) for k, v in scores.items()},
@@ -296,7 +295,7 @@ def piano_section(
     paths, frames, reals = paths[:limit], frames[:limit], reals[:limit]
     print(f"[piano] {len(frames)} held-out pieces", flush=True)
     made = resynthesise(ckpt, frames, [0] * len(frames))
-    figures = piano_measured([p.with_suffix(".mid") for p in paths], reals, made)
+    figures = piano_measured([midi_onsets(p.with_suffix(".mid")) for p in paths], reals, made)
     picture = piano_roll_picture(frames[0], made[0], ckpt.config.cond_hop, "midi-piano", pictures)
     samples = []
     samples_dir.mkdir(parents=True, exist_ok=True)

@@ -102,12 +102,21 @@ def test_onsets_are_found_where_notes_start():
 
 def test_pitch_errors_in_cents_and_voicing():
     tone = harmonic(200.0, seconds=1.0)
-    assert pitch_errors(tone, tone) == (0.0, 0.0)
-    rmse, voicing = pitch_errors(tone, harmonic(200.0 * 2 ** (1 / 12), seconds=1.0))
-    assert abs(rmse - 100) < 5 and voicing == 0  # a semitone
+    assert pitch_errors(tone, tone) == (0.0, 0.0, 0.0, 0.0)
+    errors = pitch_errors(tone, harmonic(200.0 * 2 ** (1 / 12), seconds=1.0))
+    assert abs(errors.rmse_cents - 100) < 5 and errors.voicing_error == 0  # a semitone: no gross error
+    assert errors.gross_error == 0 and errors.fine_rmse_cents == errors.rmse_cents
     noise = np.random.default_rng(0).standard_normal(RATE) * 0.3
-    rmse, voicing = pitch_errors(tone, noise)
-    assert voicing > 0.8
+    assert pitch_errors(tone, noise).voicing_error > 0.8
+
+
+def test_a_few_octave_jumps_are_told_apart_from_a_pitch_wrong_throughout():
+    """An octave for a tenth of the time, a quarter-tone elsewhere: the RMSE alone (about 380 cents) hides
+    that nine frames in ten are within 50 cents; the gross errors' share and the rest's RMSE say so."""
+    test = np.concatenate([harmonic(400.0, seconds=0.1), harmonic(200.0 * 2 ** (1 / 24), seconds=0.9)])
+    errors = pitch_errors(harmonic(200.0, seconds=1.0), test[:RATE])
+    assert errors.rmse_cents > 300 and 0.05 < errors.gross_error < 0.2
+    assert abs(errors.fine_rmse_cents - 50) < 5
 
 
 def test_mel_distance_and_chroma():

@@ -80,16 +80,23 @@ def pairs_measured(reference: list[np.ndarray], test: list[np.ndarray]) -> dict[
     mel = [mel_distance_db(r, t[: len(r)]) for r, t in zip(reference, test, strict=True)]
     pitch = [pitch_errors(r, t[: len(r)], threshold=F0_THRESHOLD) for r, t in zip(reference, test, strict=True)]
     weights = np.array([len(r) for r in reference], dtype=float)
-    rmse = np.array([p[0] for p in pitch])
-    has = np.isfinite(rmse)
+
+    def average(values: list[float], square: bool = False) -> float:  # weighted by length, over the files that have one
+        v = np.array(values) ** (2 if square else 1)
+        has = np.isfinite(v)
+        if not has.any():
+            return float("nan")
+        mean = float(np.average(v[has], weights=weights[has]))
+        return float(np.sqrt(mean)) if square else mean
+
     return {
         "files": len(reference),
         "seconds": float(weights.sum() / 16000),
         "mel_distance_db": float(np.average(mel, weights=weights)),
-        "f0_rmse_cents": float(np.sqrt(np.average(rmse[has] ** 2, weights=weights[has])))
-        if has.any()
-        else float("nan"),
-        "voicing_error": float(np.average([p[1] for p in pitch], weights=weights)),
+        "f0_rmse_cents": average([p.rmse_cents for p in pitch], square=True),
+        "f0_gross_error": average([p.gross_error for p in pitch]),
+        "f0_fine_rmse_cents": average([p.fine_rmse_cents for p in pitch], square=True),
+        "voicing_error": float(np.average([p.voicing_error for p in pitch], weights=weights)),
     }
 
 
@@ -392,7 +399,10 @@ def verdicts(groups: dict) -> list[str]:
     for voice, group in groups.items():
         m = group.get(OWN, group[ANY])
         out.append(f"{voice}: voicing error {m['voicing_error']:.1%} (target 10%: {mark(m['voicing_error'] <= 0.10)}), "
-                   f"F0 RMSE {m['f0_rmse_cents']:.0f} cents (target 50: {mark(m['f0_rmse_cents'] <= 50)}), DNSMOS "
+                   f"F0 RMSE {m['f0_rmse_cents']:.0f} cents (target 50: {mark(m['f0_rmse_cents'] <= 50)}"
+                   + (f"; {m['f0_gross_error']:.1%} of the frames voiced in both are gross errors, more than 20% "
+                      f"off, and the rest have an RMSE of {m['f0_fine_rmse_cents']:.0f} cents"
+                      if "f0_gross_error" in m else "") + "), DNSMOS "
                    f"{m['dnsmos']:.2f} against Griffin-Lim's {group['Griffin-Lim']['dnsmos']:.2f} "
                    f"(target: at least as high: {mark(m['dnsmos'] >= group['Griffin-Lim']['dnsmos'])}).")  # fmt: skip
     return out
@@ -420,7 +430,8 @@ def render(results: dict) -> str:
                      "the frames imply plus the excitation the network draws" if c.get("lpc_order") else "")
                   + (f"; the network also reads sines at the first {c['source_harmonics']} harmonics of the F0 that "
                      "YIN finds in the recording (a periodic source)" if c.get("source_harmonics") else "") + ".", "",
-                  "| voice | resynthesis | WER | log-mel distance (dB) | F0 RMSE (cents) | voicing error | STOI | PESQ | DNSMOS |",
+                  "| voice | resynthesis | WER | log-mel distance (dB) | F0 RMSE, cents (gross errors; the rest's) "
+                  "| voicing error | STOI | PESQ | DNSMOS |",
                   "|---|---|---:|---:|---:|---:|---:|---:|---:|"]  # fmt: skip
         for voice, group in g.items():
             for name, m in group.items():
@@ -432,12 +443,15 @@ def render(results: dict) -> str:
                                  f"| | | | | | {m['dnsmos']:.2f} |")  # fmt: skip
                 else:
                     bold = "**" if name in (OWN, ANY) else ""
+                    f0 = f"{m['f0_rmse_cents']:.0f}" + (f" ({m['f0_gross_error']:.1%}; {m['f0_fine_rmse_cents']:.0f})"
+                                                        if "f0_gross_error" in m else "")  # fmt: skip
                     lines.append(f"| {voice} | {bold}{name}{bold} | {wer} | {m['mel_distance_db']:.2f} | "
-                                 f"{m['f0_rmse_cents']:.0f} | {m['voicing_error']:.1%} | {m['stoi']:.2f} | "
+                                 f"{f0} | {m['voicing_error']:.1%} | {m['stoi']:.2f} | "
                                  f"{m['pesq']:.2f} | {m['dnsmos']:.2f} |")  # fmt: skip
         lines += ["", "WER: pocketsphinx 5's English recogniser (its default model), texts and transcripts lower-cased, "
                   "numbers spelled out; only for the English voices with texts. F0 (YIN) and voicing on 40 ms frames "
-                  "every 10 ms, RMSE over the frames voiced in both; log-mel distance over the frames where either is "
+                  "every 10 ms, RMSE over the frames voiced in both, then split: the share of those frames more than "
+                  "20% off (gross errors: octave jumps, a wrong period) and the RMSE of the others; log-mel distance over the frames where either is "
                   "above -50 dBFS; STOI (pystoi) and wideband PESQ (pesq) against the recording, sample for sample; "
                   "DNSMOS P.835 overall (speechmos), no reference. Griffin-Lim and the LPC rows read the same 80 mel "
                   "bands as the vocoder (wavenet/evaluation/classic.py); WORLD reads the waveform.", ""]  # fmt: skip

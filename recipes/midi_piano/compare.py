@@ -8,7 +8,8 @@ distance). One JSON line per call is appended to --out: the voice issue's piano 
     python recipes/midi_piano/compare.py RELEASE PIECES_DIR --label "what changed" \
         [--excerpts 6] [--seconds 30] [--temperature T]
 
-Each piece gives --excerpts stretches of --seconds, evenly spaced from its start to its end.
+Each piece gives --excerpts stretches of --seconds, evenly spaced from its start to its end (the
+quality report's :func:`wavenet.evaluation.reports.conditioned.unseen_excerpts`, whose defaults are 6 of 30 s).
 """
 
 from __future__ import annotations
@@ -18,12 +19,8 @@ import json
 import time
 from pathlib import Path
 
-import numpy as np
-
-from wavenet.data.audio import AudioOptions, load_audio
-from wavenet.data.features import piano_roll, read_midi
 from wavenet.evaluation.reports.common import resynthesise
-from wavenet.evaluation.reports.conditioned import midi_onsets, piano_measured
+from wavenet.evaluation.reports.conditioned import piano_measured, unseen_excerpts
 from wavenet.release import load_release
 
 
@@ -38,22 +35,9 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("docs/quality/piano-levers.jsonl"))
     args = parser.parse_args()
     ckpt = load_release(args.release)
-    rate, hop = ckpt.config.sample_rate, ckpt.config.cond_hop
-    count = round(args.seconds * rate / hop)  # frames of an excerpt
-    references, reals, frames, names = [], [], [], []
-    for midi in sorted(args.pieces.glob("*.mid")):
-        audio = load_audio(midi.with_suffix(".wav"), AudioOptions(rate))
-        roll = piano_roll(read_midi(midi), -(-len(audio) // hop), rate, hop)
-        onsets = midi_onsets(midi)
-        last = max(len(roll) - count, 0)
-        for first in np.linspace(0, last, args.excerpts).round().astype(int) if last else [0]:
-            start = first * hop / rate
-            frames.append(roll[first : first + count])
-            reals.append(audio[first * hop : (first + count) * hop])
-            references.append(onsets[(onsets >= start) & (onsets < start + args.seconds)] - start)
-            names.append(f"{midi.stem}@{start:.0f}s")
+    pieces = unseen_excerpts(args.pieces, ckpt.config.cond_hop, args.excerpts, args.seconds, ckpt.config.sample_rate)
     began = time.time()
-    made = resynthesise(ckpt, frames, [0] * len(frames), temperature=args.temperature)
+    made = resynthesise(ckpt, pieces["frames"], [0] * len(pieces["frames"]), temperature=args.temperature)
     row = {
         "label": args.label,
         "release": str(args.release),
@@ -61,8 +45,8 @@ def main() -> None:
         "source_harmonics": ckpt.config.source_harmonics,
         "temperature": args.temperature or ckpt.default_temperature,
         "generate_seconds": round(time.time() - began, 1),
-        "excerpts": names,
-    } | piano_measured(references, reals, made)
+        "excerpts": pieces["names"],
+    } | piano_measured(pieces["onsets"], pieces["audio"], made)
     print(json.dumps(row))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     with args.out.open("a") as out:

@@ -27,8 +27,9 @@ import soundfile as sf
 import torch
 
 from wavenet import mulaw
+from wavenet.data.audio import AudioOptions, load_audio
 from wavenet.data.dataset import PreparedData, Split
-from wavenet.data.features import KEYS, read_midi
+from wavenet.data.features import KEYS, piano_roll, read_midi
 from wavenet.dsp import MelSpec
 from wavenet.errors import WavenetError
 from wavenet.evaluation.classic import resyntheses
@@ -289,6 +290,42 @@ def piano_measured(references: list[np.ndarray], reals: list[np.ndarray], made: 
     }
 
 
+UNSEEN_EXCERPTS, UNSEEN_SECONDS = 6, 30.0  # per unseen piece: stretches evenly spaced from its start to its end
+
+
+def unseen_excerpts(
+    folder: Path, hop: int, excerpts: int = UNSEEN_EXCERPTS, seconds: float = UNSEEN_SECONDS, rate: int = 16000
+) -> dict[str, list]:
+    """Stretches of pieces that no model trained on or was chosen by (render_corpus.py's unseen/
+    folder: NAME.mid with fluidsynth's NAME.wav beside it): ``excerpts`` of ``seconds`` from each,
+    evenly spaced through it. Returns names, piano rolls (frames, 264), fluidsynth's audio and the
+    MIDI onsets (seconds from each stretch's start)."""
+    count = round(seconds * rate / hop)  # frames of a stretch
+    out: dict[str, list] = {"names": [], "frames": [], "audio": [], "onsets": []}
+    for midi in sorted(folder.glob("*.mid")):
+        audio = load_audio(midi.with_suffix(".wav"), AudioOptions(rate))
+        roll = piano_roll(read_midi(midi), -(-len(audio) // hop), rate, hop)
+        onsets = midi_onsets(midi)
+        last = max(len(roll) - count, 0)
+        for first in np.linspace(0, last, excerpts).round().astype(int) if last else [0]:
+            start = first * hop / rate
+            out["names"].append(f"{midi.stem}@{start:.0f}s")
+            out["frames"].append(roll[first : first + count])
+            out["audio"].append(audio[first * hop : (first + count) * hop])
+            out["onsets"].append(onsets[(onsets >= start) & (onsets < start + seconds)] - start)
+    return out
+
+
+def piano_unseen(ckpt: Checkpoint, folder: Path) -> dict:
+    """:func:`piano_measured` on :func:`unseen_excerpts` of ``folder``, rendered by the release at its defaults."""
+    pieces = unseen_excerpts(folder, ckpt.config.cond_hop)
+    print(f"[piano] {len(pieces['names'])} stretches of unseen pieces in {folder}", flush=True)
+    made = resynthesise(ckpt, pieces["frames"], [0] * len(pieces["frames"]))
+    return {"folder": str(folder), "excerpts": pieces["names"]} | piano_measured(
+        pieces["onsets"], pieces["audio"], made
+    )
+
+
 def piano_section(
     ckpt: Checkpoint,
     data: PreparedData,
@@ -338,12 +375,15 @@ def card(ckpt: Checkpoint) -> dict:
 def measure(vocoder: Path = ROOT / "checkpoints" / "mel-vocoder", piano: Path = ROOT / "checkpoints" / "midi-piano",
             vocoder_data: Path = ROOT / "work" / "mel_vocoder" / "data",
             piano_data: Path = ROOT / "work" / "midi_piano" / "data", limit: int | None = None,
-            json_path: Path = JSON, only: str | None = None) -> dict:  # fmt: skip
+            json_path: Path = JSON, only: str | None = None,
+            piano_unseen_dir: Path = ROOT / "work" / "piano_offline" / "corpus" / "unseen") -> dict:  # fmt: skip
     """Measure both models (those whose checkpoint exists) and write ``json_path``.
 
     ``limit``: at most this many files of each voice the vocoder never heard (all of Allison's
     prompts are kept), and at most this many piano pieces: a quicker, smaller run. ``only``
     ("vocoder" or "piano"): measure that model and keep the other's figures from ``json_path``.
+    ``piano_unseen_dir``: pieces after the piano corpus (recipes/piano_offline/render_corpus.py
+    --unseen-hours), measured too where the folder holds any.
     """
     if only not in (None, "vocoder", "piano"):
         raise WavenetError(f"only: 'vocoder' or 'piano', got {only!r}")
@@ -365,6 +405,8 @@ def measure(vocoder: Path = ROOT / "checkpoints" / "mel-vocoder", piano: Path = 
             "card": card(ckpt)
         }
         results["piano"]["pictures"]["curves"] = curves(piano / "metrics.jsonl", "midi-piano", pictures)
+        if any(piano_unseen_dir.glob("*.mid")):
+            results["piano"]["unseen"] = piano_unseen(ckpt, piano_unseen_dir)
     results["seconds"] = time.time() - start
     write_json(json_path, results)
     return results
@@ -489,8 +531,20 @@ def render(results: dict) -> str:
         lines += ["", f"The model's onset F-measure is **{ratio:.0%}** of fluidsynth's (target: 90%: "
                   f"{'met' if ratio >= 0.9 else 'missed'}). Between the two "
                   f"renderings: chroma similarity **{piano['chroma_similarity']:.3f}** (cosine, 1 is identical), "
-                  f"log-mel distance **{piano['mel_distance_db']:.2f} dB**.", "",
-                  f"![training curves](quality/{piano['pictures']['curves']})", "",
+                  f"log-mel distance **{piano['mel_distance_db']:.2f} dB**.", ""]  # fmt: skip
+        if "unseen" in piano:
+            u = piano["unseen"]
+            ratio = u["onset_f"]["model"] / u["onset_f"]["fluidsynth"]
+            lines += [f"Pieces that neither trained nor chose the checkpoint (rendered after the corpus's "
+                      f"{c['train_hours']:.2f} h by `recipes/piano_offline/render_corpus.py --unseen-hours`): "
+                      f"{len(u['excerpts'])} stretches of {u['seconds'] / len(u['excerpts']):.0f} s evenly spaced "
+                      f"through {len({n.split('@')[0] for n in u['excerpts']})} pieces ({u['seconds'] / 60:.1f} "
+                      f"minutes). Onset F-measure {u['onset_f']['model']:.3f} against fluidsynth's "
+                      f"{u['onset_f']['fluidsynth']:.3f}: **{ratio:.0%}** (target 90%: "
+                      f"{'met' if ratio >= 0.9 else 'missed'}); chroma similarity **{u['chroma_similarity']:.3f}** "
+                      f"(target 0.85: {'met' if u['chroma_similarity'] >= 0.85 else 'missed'}); log-mel distance "
+                      f"{u['mel_distance_db']:.2f} dB.", ""]  # fmt: skip
+        lines += [f"![training curves](quality/{piano['pictures']['curves']})", "",
                   f"![piano roll and generated audio](quality/{piano['pictures']['roll']})", "",
                   "Samples (10 s): " + ", ".join(f"`docs/samples/{s}`" for s in piano["samples"]) + ".", ""]  # fmt: skip
     lines.append(END)

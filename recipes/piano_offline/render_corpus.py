@@ -104,12 +104,12 @@ def main() -> None:
         (args.out_dir / folder).mkdir(parents=True, exist_ok=True)
     scores = select_scores()
     log(f"{len(scores)} scores selected; rendering with {soundfont}")
-    rows, total = ["name\tscore\tseconds\tfolder"], 0.0
+    rows, total = ["name\tscore\tseconds\tfolder"], {"piano": 0.0, "unseen": 0.0}
     with ProcessPoolExecutor(args.jobs) as pool:
         for start in range(0, len(scores), 2 * args.jobs):  # a few at a time, to stop at --max-hours
-            if total >= 3600 * (args.max_hours + args.unseen_hours):
+            folder = "piano" if total["piano"] < 3600 * args.max_hours else "unseen"
+            if folder == "unseen" and total["unseen"] >= 3600 * args.unseen_hours:
                 break
-            folder = "piano" if total < 3600 * args.max_hours else "unseen"
             jobs = [
                 (s, args.out_dir / folder, soundfont, start + i)
                 for i, s in enumerate(scores[start : start + 2 * args.jobs])
@@ -119,11 +119,12 @@ def main() -> None:
                     log(f"skipped {score}: {error}")
                     continue
                 rows.append(f"{name}\t{score}\t{seconds:.2f}\t{folder}")
-                total += seconds
-                log(f"{folder}/{name}: {seconds:.0f} s (total {total / 3600:.2f} h)")
+                total[folder] += seconds
+                log(f"{folder}/{name}: {seconds:.0f} s (total {total[folder] / 3600:.2f} h)")
     (args.out_dir / "pieces.tsv").write_text("\n".join(rows) + "\n", encoding="utf-8")
     (args.out_dir / "ATTRIBUTION.md").write_text(ATTRIBUTION, encoding="utf-8")
-    log(f"{len(rows) - 1} pieces, {total / 3600:.2f} h in {args.out_dir} (piano/ and unseen/)")
+    hours = {k: f"{v / 3600:.2f} h" for k, v in total.items()}
+    log(f"{len(rows) - 1} pieces in {args.out_dir}: piano/ {hours['piano']}, unseen/ {hours['unseen']}")
 
 
 ATTRIBUTION = """# Sources of this corpus

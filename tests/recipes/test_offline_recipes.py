@@ -88,9 +88,14 @@ def test_speech_offline_mel_vocoder_and_tts_recipes(tmp_path):
 def test_piano_offline_and_midi_piano_recipes(tmp_path):
     require_tools("fluidsynth", "/usr/share/sounds/sf2/FluidR3_GM.sf2")
     work = tmp_path / "work"
-    run_recipe("piano_offline", work, MAX_HOURS="0.01", TRAIN_OVERRIDES=TINY, GENERATE_SECONDS="0.05")
-    pieces = (work / "corpus" / "pieces.tsv").read_text().splitlines()[1:]
-    assert pieces and pieces[0].startswith("mozart_k545")
+    run_recipe(
+        "piano_offline", work, MAX_HOURS="0.01", UNSEEN_HOURS="0.01", TRAIN_OVERRIDES=TINY, GENERATE_SECONDS="0.05"
+    )
+    pieces = [line.split("\t") for line in (work / "corpus" / "pieces.tsv").read_text().splitlines()[1:]]
+    assert pieces[0][0].startswith("mozart_k545") and pieces[0][3] == "piano" and pieces[-1][3] == "unseen"
+    unseen = {p[0] for p in pieces if p[3] == "unseen"}
+    assert unseen == {p.stem for p in (work / "corpus" / "unseen").glob("*.mid")}
+    assert not unseen & {p.stem for p in (work / "corpus" / "piano").glob("*.wav")}  # never trained on
     data = PreparedData(work / "data")
     assert data.speakers == {"piano": 0}
     assert (work / "samples" / "speaker-piano.wav").is_file()
@@ -104,5 +109,7 @@ def test_piano_offline_and_midi_piano_recipes(tmp_path):
 
     quality = tmp_path / "docs" / "quality"  # the report's piano part, end to end, small
     figures = conditioned.measure(vocoder=tmp_path / "none", piano=piano / "model", piano_data=piano / "data", limit=1,
-                                  json_path=quality / "conditioned.json")  # fmt: skip
+                                  json_path=quality / "conditioned.json", piano_unseen_dir=work / "corpus" / "unseen")  # fmt: skip
     assert "onset F-measure is" in conditioned.render(figures) and (quality / "midi-piano-roll.png").is_file()
+    assert "neither trained nor chose the checkpoint" in conditioned.render(figures)
+    assert len(figures["piano"]["unseen"]["excerpts"]) == len(unseen)  # one short stretch of each, quickly

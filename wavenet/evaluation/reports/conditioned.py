@@ -316,9 +316,11 @@ def unseen_excerpts(
     return out
 
 
-def piano_unseen(ckpt: Checkpoint, folder: Path) -> dict:
+def piano_unseen(
+    ckpt: Checkpoint, folder: Path, excerpts: int = UNSEEN_EXCERPTS, seconds: float = UNSEEN_SECONDS
+) -> dict:
     """:func:`piano_measured` on :func:`unseen_excerpts` of ``folder``, rendered by the release at its defaults."""
-    pieces = unseen_excerpts(folder, ckpt.config.cond_hop)
+    pieces = unseen_excerpts(folder, ckpt.config.cond_hop, excerpts, seconds)
     print(f"[piano] {len(pieces['names'])} stretches of unseen pieces in {folder}", flush=True)
     made = resynthesise(ckpt, pieces["frames"], [0] * len(pieces["frames"]))
     return {"folder": str(folder), "excerpts": pieces["names"]} | piano_measured(
@@ -406,7 +408,8 @@ def measure(vocoder: Path = ROOT / "checkpoints" / "mel-vocoder", piano: Path = 
         }
         results["piano"]["pictures"]["curves"] = curves(piano / "metrics.jsonl", "midi-piano", pictures)
         if any(piano_unseen_dir.glob("*.mid")):
-            results["piano"]["unseen"] = piano_unseen(ckpt, piano_unseen_dir)
+            quick = {"excerpts": 1, "seconds": 2.0} if limit else {}  # a quicker, smaller run
+            results["piano"]["unseen"] = piano_unseen(ckpt, piano_unseen_dir, **quick)
     results["seconds"] = time.time() - start
     write_json(json_path, results)
     return results
@@ -519,7 +522,7 @@ def render(results: dict) -> str:
         c = piano["card"]
         lines += ["### midi-piano: MIDI files rendered on the piano", "",
                   f"{c['parameters']:,} parameters, receptive field {c['receptive_field']} samples; trained "
-                  f"{c['steps']:,} steps ({duration(c['train_seconds'])}) on {c['train_hours']:.2f} h of "
+                  f"{trained(c)} on {c['train_hours']:.2f} h of "
                   f"fluidsynth renderings of music21's scores. Held out: {piano['pieces']} whole pieces "
                   f"({piano['seconds'] / 60:.1f} minutes), each rendered by the model from its MIDI file's piano roll "
                   "and compared with fluidsynth's rendering of the same file.", "",

@@ -43,7 +43,12 @@ def test_verdicts_follow_the_figures():
     assert (
         "WER 34.0% against Griffin-Lim's 30.0% on the same prompts (target: at most 3 points above: missed)" in rendered
     )
-    assert "voicing error 12.0% (target 10%: missed), F0 RMSE 40 cents (target 50: met)" in rendered
+    assert "voicing error 12.0% (target 10%: missed), F0 RMSE 40 cents (target 50: met;" in rendered
+    allison[conditioned.OWN].update(f0_gross_error=0.02, f0_fine_rmse_cents=30.0)
+    assert "2.0% of the frames voiced in both are gross errors, more than 20% off, and the rest have an RMSE of 30 cents" in conditioned.render(figures)  # fmt: skip
+    unseen = figures["piano"]["unseen"]
+    unseen.update(onset_f={"fluidsynth": 0.9, "model": 0.8}, chroma_similarity=0.86)
+    assert "**89%** (target 90%: missed); chroma similarity **0.860** (target 0.85: met)" in conditioned.render(figures)
     assert "DNSMOS 2.10 against Griffin-Lim's 2.00 (target: at least as high: met)" in rendered
     allison[conditioned.OWN].update(wer=0.33)
     assert "(target: at most 3 points above: met)" in conditioned.render(figures)

@@ -255,24 +255,16 @@ class SourceState:
         return mulaw.encode(np.clip(value, -1, 1), self.mu)
 
 
-class DeviceSourceState:
+class DeviceSourceState(SourceState):
     """:class:`SourceState` in torch, on the generator's device: for a backend whose steps never leave
     it (CUDA graphs). The same arithmetic in the same order (float64, :mod:`wavenet.mulaw`'s torch
-    twins), so it gives the same codes; codes, filters and results are device tensors."""
+    twins), so it gives the same codes; codes, filters and results are device tensors. Resets and
+    moves are SourceState's: the same indexing on tensors."""
 
     def __init__(self, batch: int, order: int, mu: int, device: torch.device) -> None:
-        self.order, self.mu = order, mu
-        self.silence = silence_value(mu)
+        super().__init__(batch, order, mu)
         self.history = torch.full((batch, order), self.silence, dtype=torch.float64, device=device)
         self.predicted = torch.zeros(batch, dtype=torch.float64, device=device)
-
-    def reset(self, slot: int) -> None:
-        self.history[slot] = self.silence
-        self.predicted[slot] = 0.0
-
-    def move(self, src: int, dst: int) -> None:
-        self.history[dst] = self.history[src]
-        self.predicted[dst] = self.predicted[src]
 
     def save(self, slot: int) -> np.ndarray:
         return torch.cat([self.history[slot], self.predicted[slot : slot + 1]]).cpu().numpy()

@@ -37,7 +37,7 @@ import numpy as np
 import torch
 
 from wavenet.errors import WavenetError
-from wavenet.excitation import DeviceSourceState, SourceState
+from wavenet.excitation import SourceState
 from wavenet.generation.conditioning import FrameFeed
 from wavenet.generation.sampling import UniformStream, check_seed, check_temperature, random_seed, sample_codes
 from wavenet.model import WaveNet
@@ -91,7 +91,7 @@ class SlotGenerator:
         self._last = torch.full((batch_size,), self._silence, device=self.device, dtype=torch.long)
         self._feeds: list[FrameFeed | None] = [None] * batch_size
         self._pos = np.zeros(batch_size, dtype=np.int64)  # samples each slot's stream has generated
-        self._source: SourceState | DeviceSourceState | None = None
+        self._source: SourceState | None = None  # a backend may keep it on its device (DeviceSourceState)
         if self.config.takes_source and not self.takes_source:
             raise WavenetError(
                 f"the {self.name} backend does not run source-filter models or periodic sources "

@@ -134,7 +134,7 @@ def _native(cls, threads: int, rows: bool):
     return make
 
 
-class _OnCuda:
+class OnCuda:
     """A generator on the GPU seen from the host: steps take and return CPU tensors, as the tests'."""
 
     def __init__(self, generator) -> None:
@@ -151,7 +151,7 @@ def _cuda_graph(model, batch):
     """The CUDA-graph backend on a GPU, with short graphs so that chunks mix replays and single steps."""
     if not torch.cuda.is_available():
         pytest.skip("needs a CUDA device")
-    return _OnCuda(GraphGenerator(copy.deepcopy(model).cuda(), batch, steps_per_graph=8))
+    return OnCuda(GraphGenerator(copy.deepcopy(model).cuda(), batch, steps_per_graph=8))
 
 
 # Every way slots can be computed, with the largest logit difference from the full forward pass

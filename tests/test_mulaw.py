@@ -67,3 +67,21 @@ def test_pcm16_rounds_and_clips():
         32767,
         32767,
     ]
+
+
+@pytest.mark.parametrize("mu", [255, 15])
+def test_counting_thresholds_encodes_exactly(mu):
+    """A kernel's μ-law (code = thresholds at or below x) is encode's, at and beside every threshold, and clips."""
+    thresholds = mulaw.code_thresholds(mu)
+    assert thresholds.shape == (mu,) and np.all(np.diff(thresholds) > 0)
+    assert np.array_equal(mulaw.encode(thresholds, mu), np.arange(1, mu + 1))
+    assert np.array_equal(mulaw.encode(np.nextafter(thresholds, -2.0), mu), np.arange(mu))
+    rng = np.random.default_rng(0)
+    x = np.concatenate(
+        [rng.uniform(-1.5, 1.5, 100_000), rng.normal(0, 1e-3, 10_000), [-0.0, 0.0, 5e-324, -5e-324, -1.0, 1.0]]
+    )
+    assert np.array_equal(np.searchsorted(thresholds, x, side="right"), mulaw.encode(x, mu))
+    assert torch.equal(
+        torch.bucketize(torch.from_numpy(x), torch.from_numpy(thresholds), right=True),
+        torch.from_numpy(mulaw.encode(x, mu)),
+    )

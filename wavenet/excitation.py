@@ -256,15 +256,19 @@ class SourceState:
 
 
 class DeviceSourceState(SourceState):
-    """:class:`SourceState` in torch, on the generator's device: for a backend whose steps never leave
-    it (CUDA graphs). The same arithmetic in the same order (float64, :mod:`wavenet.mulaw`'s torch
-    twins), so it gives the same codes; codes, filters and results are device tensors. Resets and
-    moves are SourceState's: the same indexing on tensors."""
+    """:class:`SourceState` in torch, on the generator's device: for backends whose steps never leave
+    it (CUDA graphs, the fused Triton kernel). The same arithmetic in the same order, in float64,
+    with μ-law by table (:func:`wavenet.mulaw.code_thresholds` and the codes' values), so it gives
+    SourceState's codes exactly on any device; codes, filters and results are device tensors.
+    Resets and moves are SourceState's: the same indexing on tensors."""
 
     def __init__(self, batch: int, order: int, mu: int, device: torch.device) -> None:
         super().__init__(batch, order, mu)
         self.history = torch.full((batch, order), self.silence, dtype=torch.float64, device=device)
         self.predicted = torch.zeros(batch, dtype=torch.float64, device=device)
+        as_float64 = {"dtype": torch.float64, "device": device}
+        self.thresholds = torch.tensor(mulaw.code_thresholds(mu), **as_float64)
+        self.values = torch.tensor(mulaw.decode(np.arange(mu + 1), mu), **as_float64)  # float32 values, as decode
 
     def save(self, slot: int) -> np.ndarray:
         return torch.cat([self.history[slot], self.predicted[slot : slot + 1]]).cpu().numpy()
@@ -280,9 +284,9 @@ class DeviceSourceState(SourceState):
     def advance(self, codes: torch.Tensor, filters: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """:meth:`SourceState.advance`: codes (k,), filters (k, p + 1) float64 → (prediction codes, last-excitation codes)."""
         k = codes.shape[0]
-        value = mulaw.decode_torch(codes, self.mu)
+        value = self.values[codes]
         excitation = self._encode(value - self.predicted[:k])
-        self.history[:k] = torch.cat([self.history[:k, 1:], value[:, None].to(torch.float64)], dim=1)
+        self.history[:k] = torch.cat([self.history[:k, 1:], value[:, None]], dim=1)
         predicted = torch.zeros(k, dtype=torch.float64, device=codes.device)
         for j in range(1, self.order + 1):  # lpc_predict's sum, in its order
             predicted = predicted - filters[:, j] * self.history[:k, self.order - j]
@@ -292,7 +296,7 @@ class DeviceSourceState(SourceState):
     def sample(self, excitation_codes: torch.Tensor) -> torch.Tensor:
         """:meth:`SourceState.sample`: the code of prediction + the drawn excitation, (k,) int64."""
         k = excitation_codes.shape[0]
-        return self._encode(self.predicted[:k] + mulaw.decode_torch(excitation_codes, self.mu))
+        return self._encode(self.predicted[:k] + self.values[excitation_codes])
 
     def _encode(self, value: torch.Tensor) -> torch.Tensor:
-        return mulaw.encode_torch(value.clamp(-1.0, 1.0), self.mu, check=False)
+        return torch.bucketize(value, self.thresholds, right=True)  # thresholds at or below: mulaw.encode's code

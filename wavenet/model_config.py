@@ -143,11 +143,6 @@ class WaveNetConfig:
         return self.cond_channels > 0
 
     @property
-    def takes_source(self) -> bool:
-        """Whether the network reads more than codes, speaker and frames: a filter's codes or a periodic source."""
-        return bool(self.lpc_order or self.source_harmonics)
-
-    @property
     def f0_channel(self) -> bool:
         """Whether the frames' last channel is F0: a periodic source at a pitch tracker's F0 (not a roll's keys)."""
         return bool(self.source_harmonics) and not self.source_keys

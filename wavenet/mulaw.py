@@ -10,6 +10,8 @@ data preparation (numpy) and training or generation (torch) agree code for code.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import torch
 
@@ -53,6 +55,35 @@ def decode_torch(codes: torch.Tensor, mu: int = MU) -> torch.Tensor:
     y = 2.0 * codes.to(torch.float64) / mu - 1.0
     x = torch.sign(y) * torch.expm1(y.abs() * np.log1p(mu)) / mu
     return x.to(torch.float32)
+
+
+@functools.cache
+def code_thresholds(mu: int = MU) -> np.ndarray:
+    """The least float64 value of each code 1 .. mu: :func:`encode` of x is the number of them at or below x.
+
+    A kernel that cannot call numpy's ``log1p`` (a GPU's differs from it in the last bit, now
+    and then) counts thresholds instead, and gets :func:`encode`'s code exactly, clipping
+    included; :func:`decode`'s values are a table of mu + 1. Found by bisection over the float64
+    values in order (their bit patterns), so each is exact: its code is k, the float below it
+    codes k - 1.
+    """
+
+    def ordered(x: np.ndarray) -> np.ndarray:  # float64 -> int64 keys in the floats' order
+        bits = x.view(np.int64)
+        return np.where(bits < 0, -(bits & 0x7FFFFFFFFFFFFFFF), bits)
+
+    def value(key: np.ndarray) -> np.ndarray:
+        bits = np.where(key < 0, -key | np.int64(-0x8000000000000000), key)
+        return bits.view(np.float64)
+
+    wanted = np.arange(1, mu + 1)
+    lo = ordered(np.full(mu, -1.0))  # encodes 0, below every wanted code
+    hi = ordered(np.full(mu, 1.0))  # encodes mu, at or above every wanted code
+    while np.any(hi - lo > 1):
+        mid = lo + (hi - lo) // 2
+        above = encode(value(mid), mu) >= wanted
+        hi, lo = np.where(above, mid, hi), np.where(above, lo, mid)
+    return value(hi)
 
 
 def silence_code(mu: int = MU) -> int:

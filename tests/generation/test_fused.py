@@ -14,9 +14,11 @@ import pytest
 import torch
 
 from tests.conftest import SHAPES, frames_of, full_forward, random_model
+from tests.generation.test_source_filter import SOURCE_SHAPES, source_frames
 from wavenet.errors import WavenetError
 from wavenet.generation.backends import fused
 from wavenet.generation.backends.cached import CachedGenerator
+from wavenet.generation.conditioning import FrameFeed
 from wavenet.generation.registry import available_backends, checked_fused_backends
 from wavenet.mulaw import silence_code
 
@@ -189,3 +191,36 @@ def test_self_check_catches_wrong_logits(monkeypatch):
     original = fused.FusedGenerator.step
     monkeypatch.setattr(fused.FusedGenerator, "step", lambda g, codes: original(g, codes) + 0.5)
     assert "differ from the torch backend's by 0.5" in fused.self_check(model, fused.FusedGenerator, 2)
+
+
+def test_a_source_filter_stream_keeps_its_filter_through_moves_suspends_and_a_growing_feed():
+    """The filter's state (last samples, prediction) and the voiced temperature go with a stream, a feed that
+    grows gives the same predictors and sines, chunk after chunk: the torch backend's samples, on short pieces.
+    (The same path as every backend and logits = the forward pass: tests/generation/test_source_filter.py.)"""
+    model = random_model(SOURCE_SHAPES["hop4-sines"])
+    frames = [source_frames(model.config, key, 200) for key in (5, 6)]
+    alone = CachedGenerator(model, 1)
+    alone.reset(0, seed=3, temperature=1.1, frames=frames[0], voiced_scale=0.6)
+    expected = alone.generate(120)[0]
+    g = fused_generator(model, 3)
+    feed = FrameFeed(model.config.cond_channels)
+    feed.extend(frames[0][:12])
+    g.reset(2, seed=3, temperature=1.1, frames=feed, voiced_scale=0.6)
+    g.reset(0, seed=4, frames=frames[1])
+    part = [g.generate(g.samples_ready(2))[2]]  # as far as 12 frames allow
+    feed.extend(frames[0][12:])
+    feed.close()
+    g.move(2, 1)
+    part.append(g.generate(40, active=2)[1])
+    saved = g.suspend(1)
+    g.generate(9, active=1)
+    g.resume(1, saved)
+    part.append(g.generate(120 - sum(map(len, part)), active=2)[1])
+    assert np.array_equal(np.concatenate(part), expected)
+    assert len(np.unique(expected)) > 20
+
+
+def test_self_check_passes_a_source_filter_model_with_a_periodic_source():
+    """The kernel runs the filter and the sines itself: both fused backends are offered for such a model."""
+    model = on_device(random_model(SOURCE_SHAPES["hop4-sines"]))
+    assert checked_fused_backends(model, 3) == ["triton", "triton-f16"]

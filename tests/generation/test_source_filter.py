@@ -1,12 +1,14 @@
 """Source-filter models (lpc_order > 0) and periodic sources (source_harmonics > 0): the same signals in
 training and generation, every backend that runs them exact.
 
-The backends that take these inputs (naive, torch, and native in C: by columns, by rows, one
-thread, half-float weights) draw the same sample path from the same uniforms (the float32 ones),
-and their logits at every position equal the full forward pass's on that path, fed the source
-codes and sines that training computes from the same codes and frames.
+Every backend (naive, torch, native in C: by columns, by rows, one thread, half-float weights; the
+CUDA-graph steps, run eagerly here; the Triton kernels, in Triton's interpreter here) draws the
+same sample path from the same uniforms (the float32 ones), and its logits at every position
+equal the full forward pass's on that path, fed the source codes and sines that training
+computes from the same codes and frames.
 """
 
+import copy
 import dataclasses
 import functools
 
@@ -14,7 +16,7 @@ import numpy as np
 import pytest
 import torch
 
-from tests.conftest import BACKENDS, SHAPES, random_model
+from tests.conftest import BACKENDS, SHAPES, OnCuda, random_model
 from wavenet import mulaw
 from wavenet.errors import WavenetError
 from wavenet.excitation import (
@@ -29,6 +31,7 @@ from wavenet.excitation import (
     sample_phase,
     sine_source,
 )
+from wavenet.generation.backends import fused
 from wavenet.generation.backends.cuda_graph import GraphGenerator
 from wavenet.generation.backends.naive import NaiveGenerator
 from wavenet.generation.conditioning import FrameFeed
@@ -139,12 +142,23 @@ def full_pass(model, codes: np.ndarray, frames: list[np.ndarray], speakers: torc
     return torch.stack(rows)
 
 
+def triton(model, batch):
+    """The Triton backend: compiled on a GPU (its steps return to the host, as the tests'), interpreted elsewhere
+    (moves, suspends, growing feeds and voiced temperatures: tests/generation/test_fused.py, on shorter streams)."""
+    if not fused.available():
+        pytest.skip("Triton is installed on Linux only")
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    generator = fused.FusedGenerator(copy.deepcopy(model).to(device), batch)
+    return OnCuda(generator) if device == "cuda" else generator
+
+
 MAKERS = {
     "naive": (NaiveGenerator, 1e-4),
     **{name: BACKENDS[name] for name in ("torch", "native", "native-rows", "native-1thread", "native-f16")},
     # short blocks, so that a chunk mixes whole blocks and a remainder
     "cuda-graph-eager": (functools.partial(GraphGenerator, steps_per_graph=8), 1e-4),
     **({"cuda-graph": BACKENDS["cuda-graph"]} if torch.cuda.is_available() else {}),  # captured graphs on a GPU
+    "triton": (triton, 1e-4),  # (triton-f16: its self-check on a source model, in test_fused.py)
 }
 ROUNDED = ("native-f16", "cuda-graph")  # half-float weights, GPU sums: may draw another code where two are near equal
 
@@ -222,15 +236,12 @@ def test_a_growing_feed_gives_its_stream_the_same_filters(name, shape):
     assert np.array_equal(np.concatenate(made), expected)
 
 
-def test_only_the_backends_that_take_the_source_run_a_source_filter_model():
-    from wavenet.generation.backends.fused import FusedGenerator
-
+def test_a_source_filter_model_is_offered_every_backend_of_its_device():
     model = random_model(SOURCE_SHAPES["hop4"])
     assert available_backends(model) == ["naive", "torch", "native", "native-f16"]  # (cuda-graph: on a GPU)
     assert make_generator(model, 2).name == "native-f16"
     with pytest.raises(WavenetError, match="backend 'cuda-graph' cannot run here; available: naive, torch, native"):
         make_generator(model, 2, "cuda-graph")
-    assert GraphGenerator.takes_source and not FusedGenerator.takes_source  # the Triton kernel: not yet
     with pytest.raises(WavenetError, match="needs cond_channels > lpc_order"):
         dataclasses.replace(SHAPES["debug"], lpc_order=4)
     sines = random_model(SOURCE_SHAPES["hop7-k3-sines"])

@@ -43,22 +43,13 @@ BACKENDS: dict[str, type[SlotGenerator]] = {
 
 
 def available_backends(model: WaveNet, batch_size: int = 1) -> list[str]:
-    """Backends that can run this model where it is, at this batch size, slowest first.
-
-    A source-filter model or one with a periodic source (``lpc_order`` or ``source_harmonics`` > 0)
-    runs on the backends that take its extra inputs (``takes_source``): naive, torch, native and
-    cuda-graph (not yet the Triton ones, which are then not compiled or checked at all).
-    """
+    """Backends that can run this model where it is, at this batch size, slowest first."""
     names = [NaiveGenerator.name, CachedGenerator.name]
     device = next(model.parameters()).device
     if device.type == "cpu" and native.available():
         names += [native.NativeGenerator.name, native.NativeHalfGenerator.name]
     if device.type == "cuda":
-        names += [GraphGenerator.name]
-        if not model.config.takes_source:
-            names += checked_fused_backends(model, batch_size)
-    if model.config.takes_source:
-        names = [name for name in names if BACKENDS[name].takes_source]
+        names += [GraphGenerator.name, *checked_fused_backends(model, batch_size)]
     return names
 
 

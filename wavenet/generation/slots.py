@@ -19,8 +19,7 @@ A source-filter model's streams (``lpc_order`` > 0) also keep their last samples
 sample's prediction and the last excitation, the network's logits are over the excitation, and
 the sampled excitation becomes the sample's code. A model with a periodic source
 (``source_harmonics`` > 0) is also given, at each step, the sines at the sample it predicts,
-from its stream's frames (:meth:`FrameFeed.sines`). Backends that take those extra inputs say so
-with ``takes_source``.
+from its stream's frames (:meth:`FrameFeed.sines`). Every backend takes those inputs.
 
 Every backend starts a stream from the code of silence, as if the audio were preceded by zeros,
 and matches :class:`wavenet.model.WaveNet`'s forward pass, whose causal convolutions see zeros
@@ -72,7 +71,6 @@ class SlotGenerator:
     """B stream slots generating together; subclasses say how one step turns inputs into logits."""
 
     name = "base"
-    takes_source = False  # whether it runs source-filter models (their prediction and excitation inputs)
 
     def __init__(self, model: WaveNet, batch_size: int = 1) -> None:
         if batch_size < 1:
@@ -92,11 +90,6 @@ class SlotGenerator:
         self._feeds: list[FrameFeed | None] = [None] * batch_size
         self._pos = np.zeros(batch_size, dtype=np.int64)  # samples each slot's stream has generated
         self._source: SourceState | None = None  # a backend may keep it on its device (DeviceSourceState)
-        if self.config.takes_source and not self.takes_source:
-            raise WavenetError(
-                f"the {self.name} backend does not run source-filter models or periodic sources "
-                "(lpc_order or source_harmonics > 0)"
-            )
         if self.config.lpc_order:
             self._source = SourceState(batch_size, self.config.lpc_order, self.config.mu)
 

@@ -36,6 +36,14 @@ def chunk_kernel(
     # this chunk: uniforms (k, n) and codes out (k, n) when sampling; input codes (k, n) and
     # logits out (k, n, classes) when not
     u_ptr, codes_in_ptr, codes_out_ptr, logits_ptr,
+    # a source-filter model (P > 0): each stream's last P samples (B, P) and prediction (B,), float64,
+    # read and written; this chunk's predictors (k, n, P + 1) float64; μ-law by table: each code's
+    # least value (CP,) and each code's value (CP,), float64; the prediction's and the last
+    # excitation's input embeddings (CLS, RP)
+    hist_ptr, pred_ptr, filt_ptr, thr_ptr, val_ptr, pred_tab_ptr, exc_tab_ptr,
+    # a periodic source (HARM > 0): this chunk's sines (k, n, HARM) and their projection (HARM, RP);
+    # per-step temperatures (k, n) where voiced frames are drawn at another (STEP_TEMPS)
+    sines_ptr, sine_w_ptr, temps_ptr,
     k, n, t0,
     B: tl.constexpr, L: tl.constexpr, KSZ: tl.constexpr, KIN: tl.constexpr, KP: tl.constexpr,
     R: tl.constexpr, H: tl.constexpr, CLS: tl.constexpr,
@@ -44,6 +52,7 @@ def chunk_kernel(
     HOP: tl.constexpr, CONDITIONED: tl.constexpr, SAMPLE: tl.constexpr, WT: tl.constexpr,
     PRECISION: tl.constexpr,
     SILENCE: tl.constexpr,
+    P: tl.constexpr, PP: tl.constexpr, HARM: tl.constexpr, STEP_TEMPS: tl.constexpr,
 ):  # fmt: skip
     # Index arithmetic in 64 bits: large batches overflow 32, and the interpreter checks 32-bit sums.
     rows = tl.program_id(0).to(tl.int64) * BB + tl.arange(0, BB).to(tl.int64)  # this program's streams
@@ -63,6 +72,12 @@ def chunk_kernel(
     code = tl.load(last_ptr + rows, mask=live, other=SILENCE)
     temperature = tl.load(temp_ptr + rows, mask=live, other=1.0)
     in_b = tl.load(in_b_ptr + rr)
+    if P > 0:  # the filter's state, and μ-law's tables (see wavenet.excitation.DeviceSourceState)
+        rp = tl.arange(0, PP).to(tl.int64)
+        p_ok = live[:, None] & (rp[None, :] < P)
+        history = tl.load(hist_ptr + rows[:, None] * P + rp[None, :], mask=p_ok, other=0.0)
+        predicted = tl.load(pred_ptr + rows, mask=live, other=0.0)
+        thresholds = tl.load(thr_ptr + rk)[None, :]
     for s in range(n):
         t = t0 + s
         if not SAMPLE:
@@ -79,6 +94,33 @@ def chunk_kernel(
                 nxt = code
             shifted = tl.where(rkp[None, :] == j, nxt[:, None], shifted)
         past = shifted
+        if P > 0:
+            # SourceState.advance: the newest sample's excitation, the history moved on, the next
+            # sample's prediction (lpc_predict's sum, in its order), and both codes' embeddings.
+            value = tl.load(val_ptr + code)
+            excitation = tl.sum(((value - predicted)[:, None] >= thresholds).to(tl.int64), 1)
+            moved = history
+            for j in tl.static_range(P):
+                if j < P - 1:
+                    newer = tl.sum(tl.where(rp[None, :] == j + 1, history, 0.0), 1)
+                else:
+                    newer = value
+                moved = tl.where(rp[None, :] == j, newer[:, None], moved)
+            history = moved
+            at = (rows * n + s) * (P + 1)
+            predicted = tl.zeros((BB,), dtype=tl.float64)
+            for j in tl.static_range(1, P + 1):
+                a_j = tl.load(filt_ptr + at + j, mask=live, other=0.0)
+                predicted = predicted - a_j * tl.sum(tl.where(rp[None, :] == P - j, history, 0.0), 1)
+            prediction = tl.sum((predicted[:, None] >= thresholds).to(tl.int64), 1)
+            x += tl.load(pred_tab_ptr + (prediction * RP)[:, None] + rr[None, :])
+            x += tl.load(exc_tab_ptr + (excitation * RP)[:, None] + rr[None, :])
+        if HARM > 0:
+            source = tl.zeros((BB, RP), dtype=tl.float32)
+            for h in tl.static_range(HARM):
+                sine = tl.load(sines_ptr + (rows * n + s) * HARM + h, mask=live, other=0.0)
+                source += sine[:, None] * tl.load(sine_w_ptr + h * RP + rr)[None, :]
+            x += source
         if CONDITIONED:
             offset = tl.load(cond_off_ptr + rows, mask=live, other=0) + s
             frame = offset // HOP
@@ -145,6 +187,8 @@ def chunk_kernel(
             logits = tl.dot(h1, tl.load(h2_w_ptr + cols[:, None] * CP + rk[None, :]), logits, input_precision=PRECISION)
         if SAMPLE:
             # Inverse-CDF sampling (wavenet.generation.sampling): padded classes have logit -inf.
+            if STEP_TEMPS:
+                temperature = tl.load(temps_ptr + rows * n + s, mask=live, other=1.0)
             scaled = logits / temperature[:, None]
             p = tl.exp(scaled - tl.max(scaled, 1)[:, None])
             cdf = tl.cumsum(p / tl.sum(p, 1)[:, None], 1)
@@ -152,6 +196,8 @@ def chunk_kernel(
             drawn = tl.minimum(tl.sum((cdf < u[:, None]).to(tl.int64), 1), CLS - 1)
             total = tl.sum(tl.where(rk[None, :] == CP - 1, cdf, 0.0), 1)
             code = tl.where(total != total, SILENCE, drawn)  # NaN: the softmax is undefined
+            if P > 0:  # the excitation drawn, and the prediction: the sample (SourceState.sample)
+                code = tl.sum(((predicted + tl.load(val_ptr + code))[:, None] >= thresholds).to(tl.int64), 1)
             tl.store(codes_out_ptr + rows * n + s, code, mask=live)
         else:
             at = (rows * n + s)[:, None] * CLS + rk[None, :]
@@ -159,3 +205,6 @@ def chunk_kernel(
     tl.store(past_ptr + rows[:, None] * (KIN - 1) + rkp[None, :], past, mask=live[:, None] & (rkp[None, :] < KIN - 1))
     if SAMPLE:
         tl.store(last_ptr + rows, code, mask=live)
+    if P > 0:
+        tl.store(hist_ptr + rows[:, None] * P + rp[None, :], history, mask=p_ok)
+        tl.store(pred_ptr + rows, predicted, mask=live)

@@ -25,7 +25,6 @@ class CachedGenerator(SlotGenerator):
     """
 
     name = "torch"
-    takes_source = True
 
     def __init__(self, model: WaveNet, batch_size: int = 1) -> None:
         super().__init__(model, batch_size)

@@ -28,7 +28,6 @@ from wavenet.model import WaveNet
 
 class GraphGenerator(CachedGenerator):
     name = "cuda-graph"
-    takes_source = True
 
     def __init__(self, model: WaveNet, batch_size: int = 1, steps_per_graph: int = 32) -> None:
         super().__init__(model, batch_size)

@@ -8,6 +8,11 @@ step and the per-layer ring buffers from global memory. It keeps the torch backe
 tensors (ring buffers, past codes, speaker and frame terms) and only replaces the step, so
 resets, moves, suspends and conditioning are the torch backend's.
 
+A source-filter model's filter runs inside the kernel too, on :class:`wavenet.excitation.DeviceSourceState`'s
+tensors and with its arithmetic (float64, μ-law by table, no fused multiply-adds), so it draws
+the other backends' samples; a chunk's predictors, periodic source and per-step temperatures are
+computed on the host before its launch, as the CUDA-graph backend does for a block.
+
 ``triton`` keeps float32 weights and float32 products (IEEE, not TF32) and matches the torch
 backend to float32 rounding; ``triton-f16`` stores the weights as half floats and multiplies in
 half precision on tensor cores (float32 sums), within the tolerance the tests state.
@@ -28,6 +33,7 @@ import numpy as np
 import torch
 
 from wavenet.errors import WavenetError
+from wavenet.excitation import DeviceSourceState
 from wavenet.generation.backends.cached import CachedGenerator
 from wavenet.model import WaveNet
 
@@ -84,11 +90,7 @@ def _run_self_check(model: WaveNet, backend: type[FusedGenerator], batch: int) -
     device = next(model.parameters()).device
     rng = np.random.default_rng(0)
     codes = torch.from_numpy(rng.integers(0, cfg.classes, (batch, SELF_CHECK_STEPS))).to(device)
-    frames = [
-        rng.standard_normal((SELF_CHECK_STEPS // max(cfg.cond_hop, 1) + 2 + cfg.lookahead_frames,
-                             cfg.cond_channels)).astype(np.float32) if cfg.conditioned else None
-        for _ in range(batch)
-    ]  # fmt: skip
+    frames = [_random_frames(cfg, rng) if cfg.conditioned else None for _ in range(batch)]
     try:
         logits = []
         for make in (backend, CachedGenerator):
@@ -119,6 +121,18 @@ def _run_self_check(model: WaveNet, backend: type[FusedGenerator], batch: int) -
     return None
 
 
+def _random_frames(cfg, rng: np.random.Generator) -> np.ndarray:
+    """Frames for the self-check: normal noise, with stable filters (reflection coefficients within ±0.9)
+    and an F0 of 50 to 800 Hz where the model reads them."""
+    frames = rng.standard_normal((SELF_CHECK_STEPS // cfg.cond_hop + 2 + cfg.lookahead_frames, cfg.cond_channels))
+    end = cfg.cond_channels - int(cfg.f0_channel)
+    if cfg.lpc_order:
+        frames[:, end - cfg.lpc_order : end] = 0.9 * np.tanh(frames[:, end - cfg.lpc_order : end])
+    if cfg.f0_channel:
+        frames[:, -1] = rng.uniform(50.0, 800.0, len(frames))
+    return frames.astype(np.float32)
+
+
 def _shape(cfg) -> str:
     return f"a model of {cfg.layers} layers, residual {cfg.residual_channels}, gate {cfg.gate_channels}, skip {cfg.skip_channels}"
 
@@ -132,7 +146,6 @@ class FusedGenerator(CachedGenerator):
 
     name = "triton"
     half_weights = False
-    takes_source = False  # not yet: source-filter models and periodic sources run on the cuda-graph backend
 
     def __init__(self, model: WaveNet, batch_size: int = 1, gate_tile: int = 32, head_tile: int = 32) -> None:
         if not available():
@@ -167,6 +180,13 @@ class FusedGenerator(CachedGenerator):
         self._period = math.lcm(*sizes)  # ring positions repeat with this period: the kernel's clock stays small
         self._nothing = torch.zeros(1, device=self.device)
         self._no_codes = torch.zeros(1, device=self.device, dtype=torch.long)
+        self._no_values = torch.zeros(1, device=self.device, dtype=torch.float64)
+        if cfg.lpc_order:  # the filter's state on the device, where the kernel reads and writes it
+            self._source = DeviceSourceState(batch_size, cfg.lpc_order, cfg.mu, self.device)
+            self._thresholds = torch.full((self.cp,), float("inf"), dtype=torch.float64, device=self.device)
+            self._thresholds[: cfg.classes - 1] = self._source.thresholds
+            self._values = torch.zeros(self.cp, dtype=torch.float64, device=self.device)
+            self._values[: cfg.classes] = self._source.values
 
     def _pack(self) -> None:
         """The weights in the kernel's layouts, padded with zeros to powers of two (at least 16)."""
@@ -201,13 +221,36 @@ class FusedGenerator(CachedGenerator):
             h2_w[:s, :c] = model.head.out.weight[:, :, 0].t()
             self._h2_b = torch.full((cp,), float("-inf"), **f32)  # padded classes are never drawn
             self._h2_b[:c] = model.head.out.bias
+            if cfg.lpc_order:  # the prediction's and the last excitation's embeddings, (classes, RP)
+                self._pred_tab, self._exc_tab = torch.zeros(c, rp, **f32), torch.zeros(c, rp, **f32)
+                self._pred_tab[:, :r] = model.prediction_input.weight
+                self._exc_tab[:, :r] = model.excitation_input.weight
+            if cfg.source_harmonics:  # the periodic source's projection, (harmonics, RP)
+                self._sine_w = torch.zeros(cfg.source_harmonics, rp, **f32)
+                self._sine_w[:, :r] = model.sine_input.weight[:, :, 0].t()
         dtype = torch.float16 if self.half_weights else torch.float32
         self._wf, self._wg, self._skip_w, self._res_w, self._h1_w, self._h2_w = (
             x.to(dtype).contiguous() for x in (wf, wg, skip_w, res_w, h1_w, h2_w)
         )
 
+    def _source_inputs(self, k: int, n: int, sample: bool) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+        """The next n steps' predictors (k, n, p + 1) float64, sines (k, n, harmonics) and (when sampling, and
+        a stream draws voiced frames at another temperature) temperatures (k, n) of the first k slots."""
+        cfg, dev = self.config, self.device
+        filters = self._no_values
+        if cfg.lpc_order:
+            filters = torch.from_numpy(self._filter_values(k, n)).to(dev).contiguous()
+        sines = self._nothing
+        if cfg.source_harmonics:
+            sines = torch.from_numpy(self._sine_values(k, n)).to(dev).contiguous()
+        per_step = self._step_temperatures(k, n) if sample and cfg.f0_channel else None
+        temperatures = None if per_step is None else torch.from_numpy(per_step).to(dev, torch.float32).contiguous()
+        return filters, sines, temperatures
+
     def _launch(self, k: int, n: int, sample: bool, uniforms=None, codes_in=None, codes_out=None, logits=None) -> None:
         cfg = self.config
+        filters, sines, temperatures = self._source_inputs(k, n, sample)
+        lpc = self._source is not None
         conditioned = cfg.conditioned
         cond = self._cond_frames if conditioned else self._nothing
         cond_off = self._cond_offset if conditioned else self._no_codes
@@ -222,15 +265,23 @@ class FusedGenerator(CachedGenerator):
             self._no_codes if codes_in is None else codes_in,
             self._no_codes if codes_out is None else codes_out,
             self._nothing if logits is None else logits,
+            self._source.history if lpc else self._no_values, self._source.predicted if lpc else self._no_values,
+            filters, self._thresholds if lpc else self._no_values, self._values if lpc else self._no_values,
+            self._pred_tab if lpc else self._nothing, self._exc_tab if lpc else self._nothing,
+            sines, self._sine_w if cfg.source_harmonics else self._nothing,
+            self._nothing if temperatures is None else temperatures,
             k, n, self._t % self._period,
             B=self.batch_size, L=cfg.layers, KSZ=cfg.kernel_size, KIN=cfg.input_kernel_size,
             KP=_pow2(cfg.input_kernel_size - 1, least=2), R=cfg.residual_channels, H=self._half, CLS=cfg.classes,
             RP=self.rp, HP=self.hp, SP=self.sp, CP=self.cp, HC=self.hc, SC=self.sc, BB=STREAMS_PER_PROGRAM,
             HOP=cfg.cond_hop if conditioned else 1, CONDITIONED=conditioned, SAMPLE=sample,
             WT=_operand_type(self.half_weights), SILENCE=self._silence,
+            P=cfg.lpc_order, PP=_pow2(cfg.lpc_order, least=2), HARM=cfg.source_harmonics,
+            STEP_TEMPS=temperatures is not None,
             # float32 products in IEEE precision (not TF32); half products as Triton's default
             PRECISION="tf32" if self.half_weights else "ieee",
             num_warps=4, num_stages=1,  # no software pipelining: one stage of tiles in shared memory
+            enable_fp_fusion=not lpc,  # the filter's float64 sums rounded as numpy's, not fused into FMAs
         )  # fmt: skip
         self._t += n
         if conditioned:

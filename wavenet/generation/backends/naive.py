@@ -20,7 +20,6 @@ class NaiveGenerator(SlotGenerator):
     """
 
     name = "naive"
-    takes_source = True
 
     def __init__(self, model: WaveNet, batch_size: int = 1) -> None:
         super().__init__(model, batch_size)

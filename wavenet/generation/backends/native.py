@@ -126,7 +126,6 @@ class NativeGenerator(SlotGenerator):
 
     name = "native"
     half_weights = False
-    takes_source = True
 
     def __init__(self, model: WaveNet, batch_size: int = 1, threads: int | None = None) -> None:
         if _native is None:

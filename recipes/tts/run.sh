@@ -13,7 +13,7 @@ stage_manifest() { split_manifest --english-with-texts; }
 
 # Each voice's tempo and pitch against espeak-ng's, measured on its training files, saved in the model.
 stage_voices() { $PYTHON "$recipe_dir/voices.py" "$work/data/train.tsv" "$work/model" --files "${VOICE_FILES:-100}" \
-    --held-out "$work/data/valid.tsv" "$work/data/test.tsv"; }
+    --held-out "$work/data/valid.tsv"; }
 
 stage_generate() {
     mkdir -p "$work/samples"

@@ -1,15 +1,15 @@
 """Measure each voice's prosody on its training files and save it in a text-to-speech release.
 
-    python recipes/tts/voices.py TRAIN.tsv MODEL_DIR [--files 100] [--held-out VALID.tsv TEST.tsv]
+    python recipes/tts/voices.py TRAIN.tsv MODEL_DIR [--files 100] [--held-out VALID.tsv]
 
 For every speaker of the model, up to ``--files`` of its training files (the first in the
 manifest's order) with the text beside each, aligned to espeak-ng's reading of it
 (wavenet.text.prosody.read): the speaker's tempo and log-F0 mean and spread against espeak-ng's
 (the rescaled prosody), and the two small trained models that correct it phone by phone (their
 strengths chosen by 5-fold cross-validation over the training files). Then both are compared on
-the ``--held-out`` files (never trained on, by the WaveNet or here): each trained model is kept
-only if its RMSE over every held-out file, all voices pooled, is lower than the rescaled
-prosody's. Written into the release's metadata under "prosody" (what `wavenet say` and the
+the ``--held-out`` files (never trained on, by the WaveNet or here; the recipe passes the validation
+split, so that the test split chooses nothing): each trained model is kept only if its RMSE over
+every held-out file, all voices pooled, is lower than the rescaled prosody's. Written into the release's metadata under "prosody" (what `wavenet say` and the
 server read) and the comparison under "prosody_choice".
 """
 

@@ -124,6 +124,30 @@ def test_lpc_from_log_mel_frames_follows_the_spectral_envelope():
     assert abs(freqs[band][np.mean(envelopes, axis=0).argmax()] - 600) < 50  # the strongest formant where it is
 
 
+def test_a_pre_emphasised_envelope_from_the_mel_is_the_emphasised_signals():
+    """preemphasis α tilts the envelope the mel frames give by |1 - α e^-jω|²: the envelope of x[t] - α x[t-1]
+    (what a pre-emphasised vocoder's filter predicts), the same as that signal's own mel envelope."""
+    a = np.convolve(_resonator(600, 0.97), _resonator(1800, 0.95))
+    x = _all_pole(a, 16000, seed=2)
+    x = (0.1 * x / x.std()).astype(np.float32)
+    spec = dsp.MelSpec()
+    emphasised = np.concatenate([[x[0]], x[1:] - 0.85 * x[:-1]]).astype(np.float32)
+    tilted = dsp.lpc_from_log_mel(dsp.log_mel(x, RATE, spec), RATE, spec, preemphasis=0.85)
+    direct = dsp.lpc_from_log_mel(dsp.log_mel(emphasised, RATE, spec), RATE, spec)
+    plain = dsp.lpc_from_log_mel(dsp.log_mel(x, RATE, spec), RATE, spec)
+    freqs = np.fft.rfftfreq(spec.n_fft, 1 / RATE)
+    band = (freqs > 200) & (freqs < 6000)
+
+    def shape(row):
+        db = dsp.lpc_envelope_db(row, spec.n_fft)[band]
+        return db - db.mean()
+
+    for t, d, p in zip(tilted[10:-10], direct[10:-10], plain[10:-10], strict=True):
+        assert np.sqrt(np.mean((shape(t) - shape(d)) ** 2)) < 0.5  # dB (measured: 0.03 at worst)
+        assert np.sqrt(np.mean((shape(p) - shape(d)) ** 2)) > 4.0  # the tilt is not nothing (5.3 at least)
+        assert np.all(np.abs(np.roots(t)) < 1)
+
+
 def test_reflection_coefficients_rebuild_the_predictor_and_predict():
     a_true = np.convolve(_resonator(700, 0.95), _resonator(2200, 0.9))
     x = _all_pole(a_true, 20000, seed=3)

@@ -181,3 +181,37 @@ def test_a_release_names_its_default_temperature(tmp_path):
         save_release(random_model(PRESETS["debug"]), tmp_path / "bad", metadata={"temperature": bad})
         with pytest.raises(WavenetError, match=r"config.json: metadata.temperature: must be a positive number"):
             load_release(tmp_path / "bad")
+
+
+def test_a_pre_emphasised_vocoder_hears_emphasised_frames_and_gives_back_de_emphasised_audio(tmp_path, inputs):
+    """A release trained on pre-emphasised audio (wavenet prepare --preemphasis): its frames are computed as
+    prepared (the levelled recording; the envelope of it pre-emphasised), its samples are de-emphasised across
+    chunks, the same from the API and the server; a broken metadata.audio stops the load, naming the file."""
+    from wavenet.data.audio import AudioOptions, Deemphasis, load_audio
+    from wavenet.data.features import mel_frames
+    from wavenet.generation.registry import make_generator
+    from wavenet.mulaw import decode, to_pcm16
+
+    made = load_release(conditioned_release(tmp_path / "v", "mel"))
+    audio = {"sample_rate": 16000, "normalize": True, "target_dbfs": -20.0, "preemphasis": 0.85}
+    save_release(made.model, tmp_path / "v", made.speakers, {"audio": audio}, made.features)
+    release = load_release(tmp_path / "v")
+    assert release.audio.preemphasis == 0.85
+    plan = Synthesizer(release).plan(Request(recording=inputs["recording"], seed=5))
+    recording = load_audio(inputs["recording"], AudioOptions())
+    gain = 1 / plan.gain
+    expected_frames = mel_frames(recording * gain, 16000, release.features, preemphasis=0.85)
+    np.testing.assert_allclose(plan.frames, expected_frames.astype(np.float16).astype(np.float32))
+    generator = make_generator(release.model, 1)
+    generator.reset(0, speaker=plan.speaker, temperature=plan.temperature, seed=5, frames=plan.frames)
+    codes = generator.generate(plan.samples)[0]
+    expected = to_pcm16(Deemphasis(0.85)(decode(codes, 255)) * plan.gain)
+    pcm = np.concatenate(list(Synthesizer(release).stream(plan)))
+    assert np.array_equal(pcm, expected)
+    assert not np.array_equal(pcm, to_pcm16(decode(codes, 255) * plan.gain))  # it is de-emphasised
+    with TestClient(create_app(Settings(max_batch=4), [release])) as client:
+        response = client.post("/vocode?seed=5", content=inputs["recording"].read_bytes())
+    assert response.status_code == 200 and np.array_equal(pcm_of_wav(response.content), pcm)
+    save_release(made.model, tmp_path / "bad", made.speakers, {"audio": {**audio, "preemphasis": 1.5}}, made.features)
+    with pytest.raises(WavenetError, match=r"bad/config.json: metadata.audio.preemphasis: from 0 to below 1"):
+        load_release(tmp_path / "bad")

@@ -10,7 +10,7 @@
     wavenet bench [--model ref20|CHECKPOINT[,...]] [--batch 1,16] [--seconds S] [--json OUT]
     wavenet bench --train CONFIG data.dir=DATA [dotted.key=value ...] [--steps 20] [--json OUT]
     wavenet manifest {vctk,maestro,dir} ROOT -o MANIFEST.tsv
-    wavenet prepare MANIFEST OUT_DIR [--trim-silence] [--normalize] [--valid-fraction F] [--valid-speakers A,B]
+    wavenet prepare MANIFEST OUT_DIR [--trim-silence] [--normalize] [--preemphasis A] [--valid-fraction F] [--valid-speakers A,B]
                     [--features mel|pianoroll|linguistic] [--hop 200] [--n-mels 80]
     wavenet train CONFIG [--resume] [--time-limit 150m] [dotted.key=value ...]
     wavenet export RUN_DIR OUT_DIR [--checkpoint best|latest|FILE] [--temperature T] [--voiced-scale S]
@@ -134,6 +134,10 @@ def build_parser() -> argparse.ArgumentParser:
     prep.add_argument("--trim-db", type=float, default=40.0, help="silence: this many dB below the loudest frame")
     prep.add_argument("--normalize", action="store_true", help="scale every file to --target-dbfs RMS")
     prep.add_argument("--target-dbfs", type=float, default=-20.0)
+    prep.add_argument(
+        "--preemphasis", type=float, default=0.0, metavar="ALPHA",
+        help="store x[t] - ALPHA x[t-1] (LPCNet: 0.85): a model of it has its output de-emphasised (default 0: off)",
+    )  # fmt: skip
     prep.add_argument("--valid-fraction", type=float, default=0.05, help="of each speaker's utterances")
     prep.add_argument("--valid-speakers", default="", help="comma-separated speakers held out whole")
     prep.add_argument("--seed", type=int, default=0)
@@ -348,6 +352,7 @@ def run_prepare(args: argparse.Namespace) -> int:
         trim_db=args.trim_db,
         normalize=args.normalize,
         target_dbfs=args.target_dbfs,
+        preemphasis=args.preemphasis,
     )
     held_out = tuple(s for s in args.valid_speakers.split(",") if s)
     split = SplitOptions(valid_fraction=args.valid_fraction, valid_speakers=held_out, seed=args.seed)

@@ -241,35 +241,47 @@ def reflection_to_lpc(k: np.ndarray) -> np.ndarray:
 
 
 def autocorrelation_from_log_mel(
-    log_mel_frames: np.ndarray, sample_rate: int, spec: MelSpec, lags: int, lag_window: float = 60.0
-) -> np.ndarray:
+    log_mel_frames: np.ndarray, sample_rate: int, spec: MelSpec, lags: int, lag_window: float = 60.0,
+    preemphasis: float = 0.0,
+) -> np.ndarray:  # fmt: skip
     """The autocorrelation (frames, lags) that :func:`log_mel` frames imply, lag-windowed.
 
     Each band's magnitude, divided by its filter's area, is spread back over the FFT bins it
     covers (a weighted mean of the bands over each bin); the squares are the power spectrum,
     whose inverse FFT is the autocorrelation. A Gaussian lag window of ``lag_window`` Hz smooths
     the envelope (and keeps the filter stable with low-level bands); a hair of white noise keeps
-    pure tones well conditioned.
+    pure tones well conditioned. With ``preemphasis`` α, the power spectrum is first multiplied by
+    |1 - α e^{-jω}|²: the autocorrelation of the recording pre-emphasised (x_t - α x_{t-1}).
     """
     bank = np.array(mel_filterbank(sample_rate, spec.n_fft, spec.n_mels, spec.fmin, spec.fmax))  # (M, K)
     magnitude = np.exp(np.asarray(log_mel_frames, dtype=np.float64)) / bank.sum(axis=1)  # (frames, M): per bin
     cover = bank.sum(axis=0)  # (K,): how much of each bin the bands cover
     spread = (magnitude @ bank) / np.where(cover > 0, cover, 1.0)  # (frames, K)
     power = np.where(cover > 0, spread, 0.0) ** 2
+    if preemphasis:
+        omega = 2 * np.pi * np.arange(power.shape[1]) / spec.n_fft
+        power = power * (1 + preemphasis**2 - 2 * preemphasis * np.cos(omega))
     r = np.fft.irfft(power, n=spec.n_fft, axis=1)[:, :lags]
     r = r * np.exp(-0.5 * (2 * np.pi * lag_window * np.arange(lags) / sample_rate) ** 2)
     r[:, 0] *= 1.0 + 1e-9
     return r
 
 
-def lpc_from_log_mel(log_mel_frames: np.ndarray, sample_rate: int, spec: MelSpec, order: int = 16) -> np.ndarray:
+def lpc_from_log_mel(
+    log_mel_frames: np.ndarray, sample_rate: int, spec: MelSpec, order: int = 16, preemphasis: float = 0.0
+) -> np.ndarray:
     """Linear-prediction coefficients (frames, order + 1) from :func:`log_mel` frames alone (see above)."""
-    return levinson(autocorrelation_from_log_mel(log_mel_frames, sample_rate, spec, order + 1), order)[0]
+    r = autocorrelation_from_log_mel(log_mel_frames, sample_rate, spec, order + 1, preemphasis=preemphasis)
+    return levinson(r, order)[0]
 
 
-def reflection_from_log_mel(log_mel_frames: np.ndarray, sample_rate: int, spec: MelSpec, order: int = 16) -> np.ndarray:
-    """Reflection coefficients (frames, order) from :func:`log_mel` frames: what a source-filter vocoder's frames carry."""
-    return levinson(autocorrelation_from_log_mel(log_mel_frames, sample_rate, spec, order + 1), order)[2]
+def reflection_from_log_mel(
+    log_mel_frames: np.ndarray, sample_rate: int, spec: MelSpec, order: int = 16, preemphasis: float = 0.0
+) -> np.ndarray:
+    """Reflection coefficients (frames, order) from :func:`log_mel` frames: what a source-filter vocoder's frames carry
+    (of the recording pre-emphasised by ``preemphasis``, where the vocoder models that)."""
+    r = autocorrelation_from_log_mel(log_mel_frames, sample_rate, spec, order + 1, preemphasis=preemphasis)
+    return levinson(r, order)[2]
 
 
 def lpc_predict(signal: np.ndarray, coefficients: np.ndarray) -> np.ndarray:

@@ -94,9 +94,3 @@ def silence_code(mu: int = MU) -> int:
 def to_pcm16(audio: np.ndarray) -> np.ndarray:
     """Float audio in [-1, 1] to 16-bit PCM, rounding to nearest and clipping at full scale."""
     return np.clip(np.round(np.asarray(audio) * 32767.0), -32768, 32767).astype(np.int16)
-
-
-def codes_to_pcm16(codes: np.ndarray, mu: int = MU, gain: float = 1.0) -> np.ndarray:
-    """μ-law codes as 16-bit PCM samples, scaled by ``gain``: what a WAV file or an audio stream carries."""
-    audio = decode(codes, mu)
-    return to_pcm16(audio if gain == 1.0 else audio * gain)

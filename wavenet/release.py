@@ -30,6 +30,7 @@ import torch
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save
 
+from wavenet.data.audio import AudioOptions
 from wavenet.data.features import FeatureOptions
 from wavenet.errors import WavenetError
 from wavenet.files import atomic_write_bytes, atomic_write_text
@@ -57,6 +58,13 @@ class Checkpoint:
     metadata: dict[str, Any] = field(default_factory=dict)
     trained: bool = True  # False for a preset: random weights, generates noise
     features: FeatureOptions | None = None  # what a conditioned model's frames are
+
+    @property
+    def audio(self) -> AudioOptions:
+        """The preparation the model's training audio went through (its rate, level and pre-emphasis), or plain
+        resampling to its rate."""
+        saved = self.metadata.get("audio")
+        return AudioOptions(**saved) if saved else AudioOptions(sample_rate=self.config.sample_rate)
 
     @property
     def config(self) -> WaveNetConfig:
@@ -204,6 +212,7 @@ def _read_config(
         raise WavenetError(
             f"{config_path}: metadata.voiced_temperature_scale: only a model with a periodic source knows what is voiced"
         )
+    _check_audio(metadata.get("audio"), config_path)
     features = raw.get("features")
     if features is not None:
         if not isinstance(features, dict):
@@ -213,6 +222,22 @@ def _read_config(
     if features is not None and features.kind == "linguistic":
         _check_prosody(metadata.get("prosody"), speakers, config_path)
     return config, speakers, metadata, features
+
+
+def _check_audio(audio: Any, config_path: Path) -> None:
+    """metadata.audio (how the training audio was prepared: its level, its pre-emphasis) shapes every
+    output, so a broken one stops the load, naming the file."""
+    if audio is None:
+        return
+    if not isinstance(audio, dict):
+        raise WavenetError(f"{config_path}: metadata.audio: must be an object")
+    known = set(AudioOptions.__dataclass_fields__)
+    if set(audio) - known:
+        raise WavenetError(f"{config_path}: metadata.audio: unknown key(s) {', '.join(sorted(set(audio) - known))}")
+    try:
+        AudioOptions(**audio)
+    except WavenetError as err:
+        raise WavenetError(f"{config_path}: metadata.{err}") from None
 
 
 def _check_prosody(prosody: Any, speakers: dict[str, int], config_path: Path) -> None:

@@ -38,12 +38,12 @@ import numpy as np
 import soundfile as sf
 import torch
 
-from wavenet.data.audio import AudioOptions, level_gain, load_audio
+from wavenet import mulaw
+from wavenet.data.audio import Deemphasis, level_gain, load_audio
 from wavenet.data.features import mel_frames, piano_roll, read_midi
 from wavenet.errors import RequestError, WavenetError
 from wavenet.generation.registry import make_generator, resolve_backend
 from wavenet.generation.sampling import check_seed, check_temperature, random_seed
-from wavenet.mulaw import codes_to_pcm16
 from wavenet.release import Checkpoint, load_model
 from wavenet.text import prosody
 from wavenet.text.normalize import normalize, sentences
@@ -104,6 +104,7 @@ class Plan:
     frames: np.ndarray | None = None
     gain: float = 1.0
     voiced_scale: float = 1.0  # the release's temperature factor on voiced frames (Checkpoint.voiced_scale)
+    preemphasis: float = 0.0  # the release's: its samples are de-emphasised on their way out (Playback)
 
 
 def num_samples(seconds: float, sample_rate: int) -> int:
@@ -203,8 +204,9 @@ class Synthesizer:
         else:
             frames, samples, gain = input_frames(self.checkpoint, request, limits.max_seconds)
         return Plan(
-            request.speaker, samples, request.temperature, request.seed, frames, gain, self.checkpoint.voiced_scale
-        )
+            request.speaker, samples, request.temperature, request.seed, frames, gain, self.checkpoint.voiced_scale,
+            self.checkpoint.audio.preemphasis,
+        )  # fmt: skip
 
     def stream(self, plan: Plan) -> Synthesis:
         """The plan's audio, generated as it is read."""
@@ -223,7 +225,7 @@ class Synthesis:
         self.sample_rate = synthesizer.sample_rate
         self.samples = plan.samples
         self.seed = plan.seed
-        self._mu, self._gain = synthesizer.checkpoint.config.mu, plan.gain
+        self._playback = Playback(synthesizer.checkpoint.config.mu, plan)
         self._generator = make_generator(synthesizer.checkpoint.model, 1, synthesizer.backend)
         self._generator.reset(
             0, speaker=plan.speaker, temperature=plan.temperature, seed=plan.seed, frames=plan.frames,
@@ -239,7 +241,7 @@ class Synthesis:
         self._used = True
         for start in range(0, self.samples, self._chunk):
             codes = self._generator.generate(min(self._chunk, self.samples - start))[0]
-            yield codes_to_pcm16(codes, self._mu, self._gain)
+            yield self._playback(codes)
 
     def write(self, path: str | Path, progress: Callable[[int], None] | None = None) -> Path:
         """Write a mono 16-bit WAV; it appears under ``path`` only when complete."""
@@ -257,6 +259,19 @@ class Synthesis:
         finally:
             Path(tmp).unlink(missing_ok=True)
         return path
+
+
+class Playback:
+    """A stream's codes as 16-bit PCM, piece by piece: decoded, de-emphasised where the release's signal is
+    pre-emphasised (the filter's state carried from piece to piece), scaled by the plan's gain."""
+
+    def __init__(self, mu: int, plan: Plan) -> None:
+        self._mu, self._gain = mu, plan.gain
+        self._deemphasis = Deemphasis(plan.preemphasis)
+
+    def __call__(self, codes: np.ndarray) -> np.ndarray:
+        audio = self._deemphasis(mulaw.decode(codes, self._mu))
+        return mulaw.to_pcm16(audio if self._gain == 1.0 else audio * self._gain)
 
 
 def check_output(path: str | Path) -> Path:
@@ -296,13 +311,13 @@ def input_frames(
             raise WavenetError(f"{name}: no such file")
     rate = checkpoint.config.sample_rate
     if features.kind == "mel":
-        saved = checkpoint.metadata.get("audio")
-        trained = AudioOptions(**saved) if saved else AudioOptions(sample_rate=rate)
+        trained = checkpoint.audio
         audio = load_audio(opened, replace(trained, trim_silence=False, normalize=False), name)
         _check_length(name, len(audio) / rate, max_seconds)
         gain = level_gain(audio, trained.target_dbfs) if trained.normalize else 1.0
-        # As prepared for training: float16 (what the prepared data stores), so the same frames give the same audio.
-        frames = mel_frames(audio * gain, rate, features).astype(np.float16).astype(np.float32)
+        # As prepared for training: at its level (the envelope pre-emphasised where the model's samples are)
+        # and float16 (what the prepared data stores), so the same frames give the same audio.
+        frames = mel_frames(audio * gain, rate, features, trained.preemphasis).astype(np.float16).astype(np.float32)
         return frames, len(audio), 1.0 / gain
     notes = read_midi(opened, name)
     if not notes:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from wavenet import mulaw
+from wavenet.data.audio import decoded
 from wavenet.data.dataset import PreparedData
 from wavenet.evaluation.reports.common import resynthesise
 from wavenet.evaluation.reports.conditioned import TRANSCRIBED, measured
@@ -43,7 +43,7 @@ def main() -> None:
     files = [line.split("\t")[0] for line in (data.directory / "test.tsv").read_text().splitlines()[1:]]
     picks = [i for i in range(len(files)) if names[int(test.index[i, 2])] == TRANSCRIBED][: args.prompts]
     frames = [np.asarray(test.utterance_frames(i), np.float32) for i in picks]
-    recordings = [mulaw.decode(np.asarray(test.utterance(i)), data.mu) for i in picks]
+    recordings = [decoded(test.utterance(i), data.mu, data.audio.preemphasis) for i in picks]
     texts = [Path(files[i]).with_suffix(".txt").read_text().strip() for i in picks]
     start = time.time()
     made = resynthesise(

@@ -35,8 +35,7 @@ import numpy as np
 
 from wavenet.generation.registry import make_generator
 from wavenet.generation.slots import SlotGenerator, SuspendedStream
-from wavenet.mulaw import codes_to_pcm16
-from wavenet.synthesizer import Plan, Synthesizer
+from wavenet.synthesizer import Plan, Playback, Synthesizer
 from wavenet_service.metrics import Metrics
 
 log = logging.getLogger(__name__)
@@ -74,8 +73,9 @@ class Stream:
     difference, the audio waiting for the client, needs no lock.
     """
 
-    def __init__(self, plan: Plan, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(self, plan: Plan, loop: asyncio.AbstractEventLoop, mu: int) -> None:
         self.plan = plan
+        self.playback = Playback(mu, plan)  # its codes as PCM, piece after piece
         self.loop = loop
         self.queue: asyncio.Queue[bytes | Failure | None] = asyncio.Queue()
         self.cancelled = threading.Event()
@@ -336,7 +336,7 @@ class ModelEngine:
             take = min(n, stream.remaining)
             if stream.produced == 0:
                 self.metrics.time_to_first_byte.labels(self.name).observe(time.perf_counter() - stream.submitted)
-            stream.push(pcm_bytes(codes[slot, :take], self.checkpoint.config.mu, stream.plan.gain))
+            stream.push(stream.playback(codes[slot, :take]).astype("<i2").tobytes())
             stream.produced += take
             stream.remaining -= take
             if stream.remaining == 0:
@@ -394,8 +394,3 @@ class ModelEngine:
         with self._cond:
             self.problem = None
         return True
-
-
-def pcm_bytes(codes: np.ndarray, mu: int, gain: float = 1.0) -> bytes:
-    """μ-law codes as little-endian 16-bit PCM scaled by ``gain``, the body of a WAV file."""
-    return codes_to_pcm16(codes, mu, gain).astype("<i2").tobytes()

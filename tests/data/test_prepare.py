@@ -85,6 +85,29 @@ def test_trim_and_normalize_options_are_recorded(tmp_path):
     assert PreparedData(tmp_path / "data").audio == options
 
 
+def test_a_pre_emphasised_corpus_stores_the_emphasised_signal_and_its_frames(tmp_path):
+    """wavenet prepare --preemphasis: the codes are of x[t] - α x[t-1]; the frames are the recording's mel and
+    F0 with the envelope of the emphasised signal; the option is recorded."""
+    from wavenet.cli import main
+    from wavenet.data.audio import emphasise
+    from wavenet.data.features import FeatureOptions, mel_frames
+
+    write_manifest(tmp_path / "m.tsv", make_corpus(tmp_path / "corpus", speakers=("ann",), per_speaker=2))
+    out = tmp_path / "data"
+    assert main(["prepare", str(tmp_path / "m.tsv"), str(out), "--normalize", "--preemphasis", "0.85",
+                 "--features", "mel", "--n-mels", "20", "--lpc-order", "4", "--f0", "--workers", "1"]) == 0  # fmt: skip
+    data = PreparedData(out)
+    assert data.audio.preemphasis == 0.85
+    path = read_manifest(tmp_path / "m.tsv")[0].path
+    plain = load_audio(path, AudioOptions(normalize=True))
+    train = data.split("train")
+    i = next(i for i in range(len(train.index)) if train.index[i, 1] == len(plain))
+    assert np.array_equal(np.asarray(train.utterance(i)), mulaw.encode(emphasise(plain, 0.85)))
+    frames = mel_frames(plain, 16000, FeatureOptions("mel", n_mels=20, lpc_order=4, f0=True), preemphasis=0.85)
+    np.testing.assert_allclose(np.asarray(train.utterance_frames(i), np.float32), frames, atol=0.02)
+    assert main(["prepare", str(tmp_path / "m.tsv"), str(tmp_path / "bad"), "--preemphasis", "1"]) == 2
+
+
 def test_missing_preparation(tmp_path):
     with pytest.raises(WavenetError, match="dataset.json: missing"):
         PreparedData(tmp_path)

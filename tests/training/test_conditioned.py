@@ -119,7 +119,7 @@ def test_speaker_dropout_trains_an_extra_speaker_for_any_voice(tmp_path, prepare
 def test_likelihood_of_a_conditioned_model_reads_each_files_frames(tmp_path, prepared):
     from wavenet.data.audio import load_audio
     from wavenet.data.features import features_for
-    from wavenet.evaluation.likelihood import audio_options, evaluate, model_log2_probs
+    from wavenet.evaluation.likelihood import evaluate, model_log2_probs
     from wavenet.mulaw import encode
 
     config = tmp_path / "config.yaml"
@@ -128,7 +128,7 @@ def test_likelihood_of_a_conditioned_model_reads_each_files_frames(tmp_path, pre
     export(tmp_path / "run", tmp_path / "release")
     ckpt = load_release(tmp_path / "release")
     wav = next(iter((prepared.parent / "ann").glob("*.wav")))
-    audio = load_audio(wav, audio_options(ckpt))
+    audio = load_audio(wav, ckpt.audio)
     frames = features_for(audio, 16000, ckpt.features, wav)
     codes = encode(audio)
     whole = model_log2_probs(ckpt.model, codes, 0, frames=frames)

@@ -157,14 +157,17 @@ def midi_beside(audio_path: Path) -> Path:
     )
 
 
-def mel_frames(audio: np.ndarray, sample_rate: int, options: FeatureOptions) -> np.ndarray:
-    """A recording's mel frames (frames, channels) float32: log-mel, then its reflection coefficients and F0 if asked."""
+def mel_frames(audio: np.ndarray, sample_rate: int, options: FeatureOptions, preemphasis: float = 0.0) -> np.ndarray:
+    """A recording's mel frames (frames, channels) float32: log-mel, then its reflection coefficients and F0 if asked.
+
+    ``preemphasis``: the model's samples are the recording pre-emphasised (``AudioOptions.preemphasis``),
+    so the reflection coefficients are that signal's envelope; the mel and F0 stay the recording's.
+    """
     frames = dsp.log_mel(audio, sample_rate, options.mel)
     parts = [frames]
     if options.lpc_order:
-        parts.append(
-            dsp.reflection_from_log_mel(frames, sample_rate, options.mel, options.lpc_order).astype(np.float32)
-        )
+        k = dsp.reflection_from_log_mel(frames, sample_rate, options.mel, options.lpc_order, preemphasis)
+        parts.append(k.astype(np.float32))
     if options.f0:
         f0 = dsp.f0_at_frames(audio, sample_rate, len(frames), options.hop)
         parts.append(np.nan_to_num(f0, nan=0.0).astype(np.float32)[:, None])
@@ -172,11 +175,12 @@ def mel_frames(audio: np.ndarray, sample_rate: int, options: FeatureOptions) -> 
 
 
 def features_for(
-    audio: np.ndarray, sample_rate: int, options: FeatureOptions, audio_path: Path | None = None
-) -> np.ndarray:
+    audio: np.ndarray, sample_rate: int, options: FeatureOptions, audio_path: Path | None = None,
+    preemphasis: float = 0.0,
+) -> np.ndarray:  # fmt: skip
     """The frames of one file's audio: its mel frames (:func:`mel_frames`), or the piano roll of its MIDI file."""
     if options.kind == "mel":
-        return mel_frames(audio, sample_rate, options)
+        return mel_frames(audio, sample_rate, options, preemphasis)
     if audio_path is None:
         raise WavenetError(f"{options.kind} features need the audio file's path, to find the file beside it")
     if options.kind == "linguistic":

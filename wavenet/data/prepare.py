@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from wavenet import mulaw
-from wavenet.data.audio import AudioOptions, load_audio
+from wavenet.data.audio import AudioOptions, load_audio, model_codes
 from wavenet.data.features import FeatureOptions, features_for
 from wavenet.data.manifest import Utterance, read_manifest, write_manifest
 from wavenet.errors import WavenetError
@@ -66,8 +66,8 @@ def _encode_file(job: tuple[Path, AudioOptions, int, FeatureOptions | None]) -> 
         audio = load_audio(path, options)
         frames = None
         if features is not None:
-            frames = features_for(audio, options.sample_rate, features, path).astype(np.float16)
-        return (mulaw.encode(audio, mu).astype(np.uint8), frames), ""
+            frames = features_for(audio, options.sample_rate, features, path, options.preemphasis).astype(np.float16)
+        return (model_codes(audio, options, mu).astype(np.uint8), frames), ""
     except WavenetError as err:
         return None, str(err)
 

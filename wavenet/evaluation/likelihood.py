@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as F
 
 from wavenet import mulaw
-from wavenet.data.audio import AudioOptions, load_audio
+from wavenet.data.audio import AudioOptions, load_audio, model_codes
 from wavenet.data.corpora import directory_manifest
 from wavenet.data.dataset import PreparedData
 from wavenet.data.features import features_for
@@ -57,12 +57,6 @@ class Report:
     def as_dict(self) -> dict:
         totals = {k: self.total(k) for k in ("model_bits", "unigram_bits", "ngram_bits")}
         return {**asdict(self), "samples": sum(f.samples for f in self.files), "bits_per_sample": totals}
-
-
-def audio_options(checkpoint: Checkpoint) -> AudioOptions:
-    """The preparation the model's training data went through, or plain resampling."""
-    saved = checkpoint.metadata.get("audio")
-    return AudioOptions(**saved) if saved else AudioOptions(sample_rate=checkpoint.config.sample_rate)
 
 
 def collect_inputs(inputs: list[str]) -> list[tuple[Path, str | None]]:
@@ -136,7 +130,7 @@ def baseline_sequences(source: str, options: AudioOptions, mu: int) -> list[np.n
     if path.is_file():
         rows = read_manifest(path)
         train = [u for u in rows if u.split in ("", "train")]
-        return [mulaw.encode(load_audio(u.path, options), mu) for u in train]
+        return [model_codes(load_audio(u.path, options), options, mu) for u in train]
     raise WavenetError(
         f"{source}: no prepared data or manifest there to fit the baselines on; "
         "pass --baseline-data with the training data (a prepared-data directory or a manifest)"
@@ -150,7 +144,7 @@ def evaluate(
     baseline_data: str | None = None,
     speaker: int | None = None,
 ) -> Report:
-    options = audio_options(checkpoint)
+    options = checkpoint.audio
     mu = checkpoint.config.mu
     files = collect_inputs(inputs)
     source = baseline_data or checkpoint.metadata.get("data_dir")
@@ -169,10 +163,10 @@ def evaluate(
         else:
             sid = speaker if speaker is not None else checkpoint.default_speaker
         audio = load_audio(path, options)
-        codes = mulaw.encode(audio, mu)
+        codes = model_codes(audio, options, mu)
         frames = None
         if checkpoint.features is not None:  # a conditioned model is scored given the file's own frames
-            frames = features_for(audio, options.sample_rate, checkpoint.features, path)
+            frames = features_for(audio, options.sample_rate, checkpoint.features, path, options.preemphasis)
         report.files.append(
             FileScore(
                 path=str(path),

@@ -32,6 +32,7 @@ import torch
 import torch.nn.functional as F
 from torch.nn.parallel import DistributedDataParallel
 
+from wavenet.data.audio import decoded
 from wavenet.data.dataset import IGNORE, Batch, CropSampler, PreparedData
 from wavenet.errors import WavenetError
 from wavenet.files import atomic_write_text
@@ -39,7 +40,6 @@ from wavenet.generation.registry import make_generator
 from wavenet.machine import machine_description
 from wavenet.model import WaveNet
 from wavenet.model_config import WaveNetConfig
-from wavenet.mulaw import decode
 from wavenet.release import load_release
 from wavenet.training import checkpoints, distributed
 from wavenet.training.allocator import keep_freed_memory
@@ -350,7 +350,7 @@ class Trainer:
             samples = min(samples, len(frames) * self.model_config.cond_hop)
         generator.reset(0, speaker=speaker, seed=self.config.train.seed, frames=frames)
         codes = generator.generate(samples)[0]
-        return decode(codes, self.data.mu)
+        return decoded(codes, self.data.mu, self.data.audio.preemphasis)
 
     def save_checkpoint(self) -> None:
         if self.ctx.is_main:

@@ -108,7 +108,7 @@ async def open_stream(
         plan = (
             await asyncio.to_thread(_unprocessable, synth.plan, checked, bounds, names) if work else synth.plan(checked)
         )
-        stream = Stream(plan, asyncio.get_running_loop())
+        stream = Stream(plan, asyncio.get_running_loop(), synth.checkpoint.config.mu)
         engine.submit(stream)  # may raise QueueFull, ShuttingDown or ModelFailed: nothing has been sent yet
     except BaseException:
         release()

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from wavenet import mulaw
+from wavenet.data.audio import decoded
 from wavenet.generation.registry import make_generator
 from wavenet.machine import machine_description
 from wavenet.release import Checkpoint
@@ -113,7 +114,7 @@ def resynthesise(ckpt: Checkpoint, frames: list[np.ndarray], speakers: list[int]
                     if not remaining[slot]:
                         generator.release(slot)
         for slot, i in enumerate(part):
-            out[i] = mulaw.decode(np.concatenate(codes[slot]), ckpt.config.mu)
+            out[i] = decoded(np.concatenate(codes[slot]), ckpt.config.mu, ckpt.audio.preemphasis)
         print(f"  generated {min(start + batch, len(frames))} of {len(frames)}", flush=True)
     return out
 

@@ -27,7 +27,7 @@ import soundfile as sf
 import torch
 
 from wavenet import mulaw
-from wavenet.data.audio import AudioOptions, load_audio
+from wavenet.data.audio import AudioOptions, decoded, load_audio
 from wavenet.data.dataset import PreparedData, Split
 from wavenet.data.features import KEYS, piano_roll, read_midi
 from wavenet.dsp import MelSpec
@@ -68,9 +68,10 @@ ORIGINAL, OWN, ANY, ESPEAK = "the recordings", "WaveNet, own id", "WaveNet, id '
 USES_FRAMES = 0.05  # bits a sample: below this gain over constant frames, the vocoder is said not to use its frames
 
 
-def originals(split: Split, mu: int) -> list[np.ndarray]:
-    """Every file of a split, as the μ-law audio its frames were computed from."""
-    return [mulaw.decode(np.asarray(split.utterance(i)), mu) for i in range(len(split.index))]
+def originals(split: Split, mu: int, preemphasis: float = 0.0) -> list[np.ndarray]:
+    """Every file of a split, as the μ-law audio its frames were computed from (de-emphasised, where it was
+    pre-emphasised)."""
+    return [decoded(split.utterance(i), mu, preemphasis) for i in range(len(split.index))]
 
 
 def split_frames(split: Split) -> list[np.ndarray]:
@@ -182,7 +183,7 @@ def vocoder_section(
     manifest = [manifest[i] for i in keep]
     speakers = [names[int(test.index[i, 2])] for i in keep]
     frames = [np.asarray(test.utterance_frames(i), dtype=np.float32) for i in keep]
-    reals = [mulaw.decode(np.asarray(test.utterance(i)), data.mu) for i in keep]
+    reals = [decoded(test.utterance(i), data.mu, data.audio.preemphasis) for i in keep]
     f = data.features
     spec = MelSpec(hop=f.hop, n_mels=f.n_mels, n_fft=f.n_fft, win=f.win, fmin=f.fmin, fmax=f.fmax)
     print(f"[vocoder] {len(frames)} held-out files, speaker 'any'", flush=True)
@@ -337,7 +338,7 @@ def piano_section(
 ) -> dict:
     valid = data.split("valid")
     paths = [Path(line.split("\t")[0]) for line in (data.directory / "valid.tsv").read_text().splitlines()[1:]]
-    frames, reals = split_frames(valid), originals(valid, data.mu)
+    frames, reals = split_frames(valid), originals(valid, data.mu, data.audio.preemphasis)
     paths, frames, reals = paths[:limit], frames[:limit], reals[:limit]
     print(f"[piano] {len(frames)} held-out pieces", flush=True)
     made = resynthesise(ckpt, frames, [0] * len(frames))

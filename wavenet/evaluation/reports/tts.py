@@ -163,7 +163,7 @@ def measure(model: Path = ROOT / "checkpoints" / "tts-small", data: Path = ROOT 
     start = time.time()
     pictures, samples_dir = json_path.parent, json_path.parent.parent / "samples"
     ckpt = load_release(model)
-    options = AudioOptions(**ckpt.metadata["audio"]) if "audio" in ckpt.metadata else AudioOptions()
+    options = ckpt.audio
     test = read_manifest(data / "test.tsv")[:prompts]
     held_out = [u.path.with_suffix(".txt").read_text(encoding="utf-8").strip() for u in test]
     recordings = [load_audio(u.path, options) for u in test]

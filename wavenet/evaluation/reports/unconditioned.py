@@ -18,6 +18,7 @@ import numpy as np
 import soundfile as sf
 
 from wavenet import mulaw
+from wavenet.data.audio import decoded
 from wavenet.data.dataset import PreparedData
 from wavenet.evaluation.likelihood import evaluate
 from wavenet.evaluation.ngram import KneserNey
@@ -49,7 +50,7 @@ def generate(ckpt: Checkpoint, speakers: list[int], seconds: float, seed: int = 
         generator.reset(slot, speaker=speaker, seed=seed + slot)
     n = round(seconds * ckpt.config.sample_rate)
     codes = np.concatenate([generator.generate(min(8000, n - s)) for s in range(0, n, 8000)], axis=1)
-    return mulaw.decode(codes, ckpt.config.mu)
+    return decoded(codes, ckpt.config.mu, ckpt.audio.preemphasis)
 
 
 def real_audio(data: PreparedData, split: str, speaker: int | None = None, max_seconds: float = 120.0) -> np.ndarray:
@@ -59,7 +60,7 @@ def real_audio(data: PreparedData, split: str, speaker: int | None = None, max_s
     for i in range(len(part.index)):
         if speaker is not None and part.index[i, 2] != speaker:
             continue
-        pieces.append(mulaw.decode(np.asarray(part.utterance(i)), data.mu))
+        pieces.append(decoded(part.utterance(i), data.mu, data.audio.preemphasis))
         total += len(pieces[-1])
         if total >= max_seconds * data.sample_rate:
             break
@@ -135,7 +136,7 @@ def measure_model(name: str, ckpt_dir: Path, data: PreparedData, seconds: float,
     ngram_model = KneserNey(3, ckpt.config.classes, mulaw.silence_code(ckpt.config.mu)).fit(
         np.asarray(train.utterance(i)) for i in range(len(train.index))
     )
-    ngram = mulaw.decode(ngram_model.sample(round(ngram_seconds * rate), seed=1), ckpt.config.mu)
+    ngram = decoded(ngram_model.sample(round(ngram_seconds * rate), seed=1), ckpt.config.mu, data.audio.preemphasis)
     result = {
         "name": name,
         "card": card(ckpt),

@@ -22,4 +22,4 @@ def test_pre_emphasis_moves_the_quantisation_noise_to_where_speech_is_loud():
 
     plain, emphasised = quantisation.mulaw_8bit(x, 255), quantisation.mulaw_8bit(x, 255, 0.85)
     assert np.abs(plain - x).max() < 0.02 and np.abs(emphasised - x).max() < 0.02
-    assert high_noise(emphasised) < 0.2 * high_noise(plain)
+    assert high_noise(emphasised) < 0.05 * high_noise(plain)  # measured: 0.016

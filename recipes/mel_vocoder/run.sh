@@ -15,6 +15,9 @@ prepare_args=(--trim-silence --normalize --valid-fraction 0.05 --features mel --
 # vocoder also reads sines at its first eight harmonics (model.source_harmonics, a periodic source);
 # 0: frames without it.
 if [ "${F0:-1}" = 1 ]; then prepare_args+=(--f0); fi
+# PREEMPHASIS (default 0, as checkpoints/mel-vocoder): e.g. 0.85 models x[t] - 0.85 x[t-1] (LPCNet's
+# pre-emphasis; its output is de-emphasised): docs/quality/vocoder-levers.jsonl has what it measured.
+if [ "${PREEMPHASIS:-0}" != 0 ]; then prepare_args+=(--preemphasis "$PREEMPHASIS"); fi
 # Sampled at 0.7 unless a request says otherwise: better on every measure of held-out output (docs/QUALITY.md);
 # with F0, voiced frames at 0.7 times that (VOICED_SCALE): better DNSMOS, PESQ, STOI and voicing on 60 prompts.
 export_args=(--temperature "${TEMPERATURE:-0.7}")

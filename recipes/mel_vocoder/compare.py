@@ -4,6 +4,7 @@ test split, resynthesised with her own speaker id and measured as the quality re
 appended to --out: the voice issue's lever table (docs/quality/vocoder-levers.jsonl).
 
     python recipes/mel_vocoder/compare.py RELEASE DATA_DIR --label "what changed" [--prompts 12] [--temperature T]
+        [--float-reference]
 
 DATA_DIR is the recipe's prepared data in the release's own features (a source-filter release
 needs frames prepared with its --lpc-order, one with a periodic source with --f0).
@@ -13,12 +14,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
-from wavenet.data.audio import decoded
+from wavenet.data.audio import decoded, load_audio
 from wavenet.data.dataset import PreparedData
 from wavenet.evaluation.reports.common import resynthesise
 from wavenet.evaluation.reports.conditioned import TRANSCRIBED, measured
@@ -35,6 +37,11 @@ def main() -> None:
     parser.add_argument(
         "--voiced-scale", type=float, default=None, help="default: the release's (1 unless it names one)"
     )
+    parser.add_argument(
+        "--float-reference", action="store_true",
+        help="measure against the recordings read from their files (float, as prepared: trimmed, levelled) instead "
+        "of the prepared data's 8-bit mu-law, whose noise floor depends on how the data was prepared (pre-emphasis)",
+    )  # fmt: skip
     parser.add_argument("--out", type=Path, default=Path("docs/quality/vocoder-levers.jsonl"))
     args = parser.parse_args()
     ckpt, data = load_release(args.release), PreparedData(args.data)
@@ -43,7 +50,12 @@ def main() -> None:
     files = [line.split("\t")[0] for line in (data.directory / "test.tsv").read_text().splitlines()[1:]]
     picks = [i for i in range(len(files)) if names[int(test.index[i, 2])] == TRANSCRIBED][: args.prompts]
     frames = [np.asarray(test.utterance_frames(i), np.float32) for i in picks]
-    recordings = [decoded(test.utterance(i), data.mu, data.audio.preemphasis) for i in picks]
+    if args.float_reference:
+        recordings = [load_audio(Path(files[i]), data.audio) for i in picks]
+        if [len(r) for r in recordings] != [int(test.index[i, 1]) for i in picks]:
+            sys.exit(f"{args.data}: its test files are not the length they were prepared at (changed since?)")
+    else:
+        recordings = [decoded(test.utterance(i), data.mu, data.audio.preemphasis) for i in picks]
     texts = [Path(files[i]).with_suffix(".txt").read_text().strip() for i in picks]
     start = time.time()
     made = resynthesise(
@@ -57,6 +69,7 @@ def main() -> None:
         "temperature": args.temperature or ckpt.default_temperature,
         "voiced_scale": args.voiced_scale or ckpt.voiced_scale,
         "generate_seconds": round(time.time() - start, 1),
+        "reference": "float recordings" if args.float_reference else "prepared mu-law",
     } | measured(recordings, made, texts)
     print(json.dumps(row))
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -16,7 +16,8 @@ prepare_args=(--trim-silence --normalize --valid-fraction 0.05 --features mel --
 # 0: frames without it.
 if [ "${F0:-1}" = 1 ]; then prepare_args+=(--f0); fi
 # PREEMPHASIS (default 0, as checkpoints/mel-vocoder): e.g. 0.85 models x[t] - 0.85 x[t-1] (LPCNet's
-# pre-emphasis; its output is de-emphasised): docs/quality/vocoder-levers.jsonl has what it measured.
+# pre-emphasis; its output is de-emphasised): better on Allison's held-out prompts, worse on the voices it
+# never heard (README.md, "Pre-emphasis"; docs/quality/vocoder-levers.jsonl).
 if [ "${PREEMPHASIS:-0}" != 0 ]; then prepare_args+=(--preemphasis "$PREEMPHASIS"); fi
 # Sampled at 0.7 unless a request says otherwise: better on every measure of held-out output (docs/QUALITY.md);
 # with F0, voiced frames at 0.7 times that (VOICED_SCALE): better DNSMOS, PESQ, STOI and voicing on 60 prompts.

@@ -4,7 +4,10 @@ test split, resynthesised with her own speaker id and measured as the quality re
 appended to --out: the voice issue's lever table (docs/quality/vocoder-levers.jsonl).
 
     python recipes/mel_vocoder/compare.py RELEASE DATA_DIR --label "what changed" [--prompts 12] [--temperature T]
-        [--float-reference]
+        [--float-reference] [--voice flite-awb]
+
+``--voice`` measures another held-out voice instead: one held out whole (never heard) is
+resynthesised with the release's default ('any') id, and its WER only where its files have texts.
 
 DATA_DIR is the recipe's prepared data in the release's own features (a source-filter release
 needs frames prepared with its --lpc-order, one with a periodic source with --f0).
@@ -42,13 +45,21 @@ def main() -> None:
         help="measure against the recordings read from their files (float, as prepared: trimmed, levelled) instead "
         "of the prepared data's 8-bit mu-law, whose noise floor depends on how the data was prepared (pre-emphasis)",
     )  # fmt: skip
+    parser.add_argument(
+        "--voice", default=TRANSCRIBED,
+        help=f"the held-out voice to measure (default {TRANSCRIBED}, with her own id); a voice held out whole "
+        "(one the vocoder never heard, e.g. flite-awb) is resynthesised with the 'any' id",
+    )  # fmt: skip
     parser.add_argument("--out", type=Path, default=Path("docs/quality/vocoder-levers.jsonl"))
     args = parser.parse_args()
     ckpt, data = load_release(args.release), PreparedData(args.data)
     test = data.split("test")
     names = {sid: name for name, sid in ckpt.speakers.items()}
     files = [line.split("\t")[0] for line in (data.directory / "test.tsv").read_text().splitlines()[1:]]
-    picks = [i for i in range(len(files)) if names[int(test.index[i, 2])] == TRANSCRIBED][: args.prompts]
+    picks = [i for i in range(len(files)) if names[int(test.index[i, 2])] == args.voice][: args.prompts]
+    if not picks:
+        sys.exit(f"{args.data}: no held-out files of the voice {args.voice!r}")
+    speaker = ckpt.speakers[args.voice] if args.voice == TRANSCRIBED else ckpt.default_speaker
     frames = [np.asarray(test.utterance_frames(i), np.float32) for i in picks]
     if args.float_reference:
         recordings = [load_audio(Path(files[i]), data.audio) for i in picks]
@@ -56,10 +67,11 @@ def main() -> None:
             sys.exit(f"{args.data}: its test files are not the length they were prepared at (changed since?)")
     else:
         recordings = [decoded(test.utterance(i), data.mu, data.audio.preemphasis) for i in picks]
-    texts = [Path(files[i]).with_suffix(".txt").read_text().strip() for i in picks]
+    text_files = [Path(files[i]).with_suffix(".txt") for i in picks]
+    texts = [t.read_text().strip() for t in text_files] if all(t.is_file() for t in text_files) else None
     start = time.time()
     made = resynthesise(
-        ckpt, frames, [ckpt.speakers[TRANSCRIBED]] * len(frames), temperature=args.temperature,
+        ckpt, frames, [speaker] * len(frames), temperature=args.temperature,
         voiced_scale=args.voiced_scale,
     )  # fmt: skip
     row = {
@@ -70,6 +82,7 @@ def main() -> None:
         "voiced_scale": args.voiced_scale or ckpt.voiced_scale,
         "generate_seconds": round(time.time() - start, 1),
         "reference": "float recordings" if args.float_reference else "prepared mu-law",
+        "voice": args.voice,
     } | measured(recordings, made, texts)
     print(json.dumps(row))
     args.out.parent.mkdir(parents=True, exist_ok=True)

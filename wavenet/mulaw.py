@@ -37,13 +37,10 @@ def decode(codes: np.ndarray, mu: int = MU) -> np.ndarray:
     return x.astype(np.float32)
 
 
-def encode_torch(audio: torch.Tensor, mu: int = MU, check: bool = True) -> torch.Tensor:
-    """Torch twin of :func:`encode` (computed in float64, returns int64).
-
-    ``check=False`` skips the finiteness check, which waits for the device: for a step captured in
-    a CUDA graph, whose inputs are finite by construction."""
+def encode_torch(audio: torch.Tensor, mu: int = MU) -> torch.Tensor:
+    """Torch twin of :func:`encode` (computed in float64, returns int64)."""
     x = audio.to(torch.float64)
-    if check and not torch.isfinite(x).all():
+    if not torch.isfinite(x).all():
         raise WavenetError("audio holds NaN or infinite values")
     x = x.clamp(-1.0, 1.0)
     y = torch.sign(x) * torch.log1p(mu * x.abs()) / np.log1p(mu)

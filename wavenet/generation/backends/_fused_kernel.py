@@ -22,6 +22,25 @@ import triton
 import triton.language as tl
 
 
+@triton.jit
+def _column(window, cols, j):
+    """Column j of each row of ``window`` (rows, cols): the sum of zeros and that one value, exact."""
+    return tl.sum(tl.where(cols[None, :] == j, window, 0), 1)
+
+
+@triton.jit
+def _shifted_in(window, cols, newest, N: tl.constexpr):
+    """``window``'s first N columns (oldest first) moved on by one: the oldest out, ``newest`` (rows,) last."""
+    out = window
+    for j in tl.static_range(N):
+        if j < N - 1:
+            newer = _column(window, cols, j + 1)
+        else:
+            newer = newest
+        out = tl.where(cols[None, :] == j, newer[:, None], out)
+    return out
+
+
 @triton.jit(do_not_specialize=["k", "n", "t0", "frames"])
 def chunk_kernel(
     # per-stream state, read and written (the torch backend's tensors)
@@ -84,34 +103,20 @@ def chunk_kernel(
             code = tl.load(codes_in_ptr + rows * n + s, mask=live, other=SILENCE)
         # The input layer: one embedding row per input tap.
         x = in_b[None, :] + tl.load(in_taps_ptr + (((KIN - 1) * (CLS + 1) + code) * RP)[:, None] + rr[None, :])
-        shifted = past
         for j in tl.static_range(KIN - 1):
-            cj = tl.sum(tl.where(rkp[None, :] == j, past, 0), 1)
-            x += tl.load(in_taps_ptr + ((j * (CLS + 1) + cj) * RP)[:, None] + rr[None, :])
-            if j < KIN - 2:
-                nxt = tl.sum(tl.where(rkp[None, :] == j + 1, past, 0), 1)
-            else:
-                nxt = code
-            shifted = tl.where(rkp[None, :] == j, nxt[:, None], shifted)
-        past = shifted
+            x += tl.load(in_taps_ptr + ((j * (CLS + 1) + _column(past, rkp, j)) * RP)[:, None] + rr[None, :])
+        past = _shifted_in(past, rkp, code, KIN - 1)
         if P > 0:
             # SourceState.advance: the newest sample's excitation, the history moved on, the next
             # sample's prediction (lpc_predict's sum, in its order), and both codes' embeddings.
             value = tl.load(val_ptr + code)
             excitation = tl.sum(((value - predicted)[:, None] >= thresholds).to(tl.int64), 1)
-            moved = history
-            for j in tl.static_range(P):
-                if j < P - 1:
-                    newer = tl.sum(tl.where(rp[None, :] == j + 1, history, 0.0), 1)
-                else:
-                    newer = value
-                moved = tl.where(rp[None, :] == j, newer[:, None], moved)
-            history = moved
+            history = _shifted_in(history, rp, value, P)
             at = (rows * n + s) * (P + 1)
             predicted = tl.zeros((BB,), dtype=tl.float64)
             for j in tl.static_range(1, P + 1):
                 a_j = tl.load(filt_ptr + at + j, mask=live, other=0.0)
-                predicted = predicted - a_j * tl.sum(tl.where(rp[None, :] == P - j, history, 0.0), 1)
+                predicted = predicted - a_j * _column(history, rp, P - j)
             prediction = tl.sum((predicted[:, None] >= thresholds).to(tl.int64), 1)
             x += tl.load(pred_tab_ptr + (prediction * RP)[:, None] + rr[None, :])
             x += tl.load(exc_tab_ptr + (excitation * RP)[:, None] + rr[None, :])

@@ -13,7 +13,7 @@
     wavenet prepare MANIFEST OUT_DIR [--trim-silence] [--normalize] [--preemphasis A] [--valid-fraction F] [--valid-speakers A,B]
                     [--features mel|pianoroll|linguistic] [--hop 200] [--n-mels 80]
     wavenet train CONFIG [--resume] [--time-limit 150m] [dotted.key=value ...]
-    wavenet export RUN_DIR OUT_DIR [--checkpoint best|latest|FILE] [--temperature T] [--voiced-scale S]
+    wavenet export RUN_DIR OUT_DIR [--checkpoint best|latest|FILE] [--temperature T] [--voiced-scale S] [--vocoder DIR]
     wavenet eval CHECKPOINT AUDIO... [--json] [--ngram-order N] [--baseline-data DIR_OR_MANIFEST]
     wavenet serve [CHECKPOINT ...] [--host 127.0.0.1] [--port 8000] [--max-batch N] [--device cpu|cuda]
 
@@ -185,6 +185,12 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--voiced-scale", type=float, default=None,
                         help="a model with a periodic source: voiced frames are drawn at the temperature times this "
                              "(default 1)")  # fmt: skip
+    export.add_argument(
+        "--vocoder",
+        type=Path,
+        default=None,
+        help="an acoustic model (task: acoustic): the mel vocoder release that speaks its frames",
+    )
     export.set_defaults(run=run_export)
 
     ev = sub.add_parser("eval", help="bits per sample of audio under a model, beside unigram and n-gram baselines")
@@ -250,6 +256,7 @@ def run_synthesis(args: argparse.Namespace) -> int:
     """generate, vocode, render and say: the command's input as a Request, through the Synthesizer."""
     from tqdm import tqdm
 
+    from wavenet.speech import SpeechFeed
     from wavenet.synthesizer import Request, Synthesizer, check_output
 
     check_output(args.output)
@@ -263,7 +270,9 @@ def run_synthesis(args: argparse.Namespace) -> int:
     with tqdm(total=audio.samples, unit="sample", unit_scale=True, desc=args.command, file=sys.stderr) as bar:
         audio.write(args.output, bar.update)
     seconds = audio.samples / audio.sample_rate
-    frames = f" from {len(audio.plan.frames)} frames" if audio.plan.frames is not None else ""
+    planned = audio.plan.frames
+    count = planned.frames_total if isinstance(planned, SpeechFeed) else len(planned) if planned is not None else 0
+    frames = f" from {count} frames" if planned is not None else ""
     print(
         f"wrote {args.output}: {audio.samples} samples ({seconds:g} s){frames}, "
         f"speaker {audio.plan.speaker}, seed {audio.seed}"
@@ -381,7 +390,7 @@ def run_export(args: argparse.Namespace) -> int:
     from wavenet.training.export import export
 
     source = export(args.run_dir, args.out_dir, args.checkpoint, temperature=args.temperature,
-                    voiced_scale=args.voiced_scale)  # fmt: skip
+                    voiced_scale=args.voiced_scale, vocoder=args.vocoder)  # fmt: skip
     print(f"exported {source} to {args.out_dir}")
     return 0
 

@@ -15,6 +15,13 @@ different thing, written by training.)
 
 Wherever a checkpoint is accepted, a preset name (``debug``, ``ref20``) is accepted too, and
 gives a freshly initialised, untrained model.
+
+**Two-stage text to speech** (``"format": "wavenet-acoustic"``): the same two files hold an
+acoustic model (:mod:`wavenet.acoustic`; ``model`` holds its AcousticConfig, ``features`` the
+linguistic frames it reads), and ``metadata.vocoder`` names the mel vocoder release that speaks
+its frames, as a path relative to the release directory (``"../mel-vocoder"``). Loading it loads
+both: the :class:`Checkpoint` is the vocoder's WaveNet, addressed by the acoustic model's
+speakers and taking text, with the first stage in ``Checkpoint.acoustic``.
 """
 
 from __future__ import annotations
@@ -30,6 +37,7 @@ import torch
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save
 
+from wavenet.acoustic import AcousticConfig, AcousticModel
 from wavenet.data.audio import AudioOptions
 from wavenet.data.features import FeatureOptions
 from wavenet.errors import WavenetError
@@ -40,6 +48,7 @@ from wavenet.model_config import PRESETS, WaveNetConfig
 log = logging.getLogger(__name__)
 
 FORMAT = "wavenet-release"
+ACOUSTIC_FORMAT = "wavenet-acoustic"
 VERSION = 1
 WEIGHTS = "model.safetensors"
 CONFIG = "config.json"
@@ -58,6 +67,7 @@ class Checkpoint:
     metadata: dict[str, Any] = field(default_factory=dict)
     trained: bool = True  # False for a preset: random weights, generates noise
     features: FeatureOptions | None = None  # what a conditioned model's frames are
+    acoustic: AcousticStage | None = None  # two-stage text to speech: its first stage (``model`` is the vocoder's)
 
     @property
     def audio(self) -> AudioOptions:
@@ -87,6 +97,11 @@ class Checkpoint:
         """The speaker when none is given: "any" where the model was trained with one (speaker dropout), else 0."""
         return self.speakers.get("any", 0)
 
+    @property
+    def n_speakers(self) -> int:
+        """The speaker ids a request may name: the acoustic model's in a two-stage release, else the WaveNet's."""
+        return self.acoustic.model.config.n_speakers if self.acoustic is not None else self.config.n_speakers
+
     def speaker_id(self, speaker: str | int) -> int:
         """Resolve a speaker name or id; the error lists what exists."""
         if isinstance(speaker, str) and speaker in self.speakers:
@@ -95,16 +110,32 @@ class Checkpoint:
             sid = int(speaker)
         except (TypeError, ValueError):
             sid = None
-        if sid is not None and 0 <= sid < self.config.n_speakers:
+        if sid is not None and 0 <= sid < self.n_speakers:
             return sid
         raise WavenetError(f"unknown speaker {speaker!r}; {self.describe_speakers()}")
 
     def describe_speakers(self) -> str:
-        n = self.config.n_speakers
+        n = self.n_speakers
         names = ", ".join(f"{name} ({sid})" for name, sid in sorted(self.speakers.items(), key=lambda kv: kv[1]))
         if names:
             return f"speakers: {names}"
         return f"speaker ids: 0 to {n - 1}"
+
+
+@dataclass
+class AcousticStage:
+    """A two-stage text-to-speech release's first stage: the acoustic model, and the vocoder release that speaks
+    its frames (loaded from ``metadata.vocoder``)."""
+
+    model: AcousticModel
+    vocoder: Checkpoint
+    path: str  # metadata.vocoder, as written
+
+    def vocoder_speaker(self, name: str | None) -> int:
+        """The vocoder's id for a voice: its own of that name where it was trained on it, else its default ("any")."""
+        if name is not None and name in self.vocoder.speakers:
+            return self.vocoder.speakers[name]
+        return self.vocoder.default_speaker
 
 
 def save_release(
@@ -147,7 +178,10 @@ def load_release(directory: Path, device: str | torch.device = "cpu") -> Checkpo
     for path in (config_path, weights_path):
         if not path.is_file():
             raise WavenetError(f"{path}: missing (a release checkpoint holds {CONFIG} and {WEIGHTS})")
-    config, speakers, metadata, features = _read_config(config_path)
+    raw = _read_json(config_path)
+    if isinstance(raw, dict) and raw.get("format") == ACOUSTIC_FORMAT:
+        return _load_acoustic(directory, raw, device)
+    config, speakers, metadata, features = _read_config(config_path, raw)
     expected = state_shapes(config)  # shapes without memory
     parameters = sum(math.prod(shape) for shape in expected.values())
     if parameters > MAX_PARAMETERS:
@@ -169,9 +203,7 @@ def load_release(directory: Path, device: str | torch.device = "cpu") -> Checkpo
     return Checkpoint(model=model, name=name, speakers=speakers, metadata=metadata, features=features)
 
 
-def _read_config(
-    config_path: Path,
-) -> tuple[WaveNetConfig, dict[str, int], dict[str, Any], FeatureOptions | None]:
+def _read_json(config_path: Path) -> Any:
     size = config_path.stat().st_size
     if size > MAX_CONFIG_BYTES:
         raise WavenetError(f"{config_path}: {size:,} bytes, more than a release config may hold ({MAX_CONFIG_BYTES:,})")
@@ -185,6 +217,12 @@ def _read_config(
         raise WavenetError(f"{config_path}: invalid JSON: nested too deeply") from None
     except OSError as err:
         raise WavenetError(f"{config_path}: cannot read it ({err.strerror or err})") from None
+    return raw
+
+
+def _read_config(
+    config_path: Path, raw: Any
+) -> tuple[WaveNetConfig, dict[str, int], dict[str, Any], FeatureOptions | None]:
     if not isinstance(raw, dict) or raw.get("format") != FORMAT:
         raise WavenetError(f'{config_path}: format: not a wavenet release config (expected "format": "{FORMAT}")')
     if raw.get("version") != VERSION:
@@ -343,3 +381,102 @@ def _check_speakers(speakers: Any, n_speakers: int, source: Path) -> None:
         if sid in seen:
             raise WavenetError(f"{source}: speakers: {seen[sid]!r} and {name!r} share id {sid}")
         seen[sid] = name
+
+
+def save_acoustic_release(
+    model: AcousticModel, directory: Path, speakers: dict[str, int], metadata: dict[str, Any], hop: int
+) -> None:
+    """Write a two-stage text-to-speech release: the acoustic model, its speakers and metadata (which must name
+    its vocoder: ``metadata.vocoder``, relative to ``directory``); each file is replaced atomically."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    _check_speakers(speakers, model.config.n_speakers, directory / CONFIG)
+    tensors = {k: v.detach().to("cpu", torch.float32).contiguous() for k, v in model.state_dict().items()}
+    atomic_write_bytes(directory / WEIGHTS, save(tensors, metadata={"format": ACOUSTIC_FORMAT}))
+    config = {
+        "format": ACOUSTIC_FORMAT,
+        "version": VERSION,
+        "model": model.config.to_dict(),
+        "speakers": speakers,
+        "features": FeatureOptions("linguistic", hop).to_dict(),
+        "metadata": metadata,
+    }
+    atomic_write_text(directory / CONFIG, json.dumps(config, indent=2) + "\n")
+
+
+def update_metadata(directory: Path, changes: dict[str, Any]) -> None:
+    """Set keys of a release's metadata (its voices' measured prosody), its weights untouched; the release must
+    still load."""
+    path = Path(directory) / CONFIG
+    raw = _read_json(path)
+    if not isinstance(raw, dict) or raw.get("format") not in (FORMAT, ACOUSTIC_FORMAT):
+        raise WavenetError(f"{path}: format: not a wavenet release config")
+    before = path.read_text(encoding="utf-8")
+    atomic_write_text(
+        path, json.dumps({**raw, "metadata": {**(raw.get("metadata") or {}), **changes}}, indent=2) + "\n"
+    )
+    try:
+        load_release(Path(directory))
+    except WavenetError:
+        atomic_write_text(path, before)
+        raise
+
+
+def _load_acoustic(directory: Path, raw: dict[str, Any], device: str | torch.device) -> Checkpoint:
+    """A two-stage text-to-speech release: its acoustic model and the vocoder its metadata names, checked to fit."""
+    config_path, weights_path = directory / CONFIG, directory / WEIGHTS
+    if raw.get("version") != VERSION:
+        raise WavenetError(
+            f"{config_path}: version: unsupported version {raw.get('version')!r} (this code reads {VERSION})"
+        )
+    unknown = sorted(set(raw) - {"format", "version", "model", "speakers", "features", "metadata"})
+    if unknown:
+        raise WavenetError(f"{config_path}: unknown key(s) {', '.join(unknown)}")
+    config = AcousticConfig.from_dict(raw.get("model"), str(config_path))
+    speakers = raw.get("speakers") or {}
+    _check_speakers(speakers, config.n_speakers, config_path)
+    metadata = raw.get("metadata") or {}
+    if not isinstance(metadata, dict):
+        raise WavenetError(f"{config_path}: metadata: must be an object")
+    features = raw.get("features")
+    if not isinstance(features, dict):
+        raise WavenetError(f"{config_path}: features: must be an object (the linguistic frames the model reads)")
+    features = FeatureOptions.from_dict(features, f"{config_path}: features")
+    if features.kind != "linguistic":
+        raise WavenetError(f"{config_path}: features: an acoustic model reads linguistic frames, not {features.kind}")
+    _check_prosody(metadata.get("prosody"), speakers, config_path)
+    where = metadata.get("vocoder")
+    if not isinstance(where, str) or not where:
+        raise WavenetError(f"{config_path}: metadata.vocoder: must name the vocoder release (a path relative to it)")
+    vocoder_dir = (directory / where).resolve()
+    try:
+        vocoder = load_release(vocoder_dir, device)
+    except WavenetError as err:
+        raise WavenetError(f"{config_path}: metadata.vocoder: {err}") from None
+    voc = vocoder.features
+    if vocoder.acoustic is not None or voc is None or voc.kind != "mel":
+        raise WavenetError(f"{config_path}: metadata.vocoder: {where} is not a mel vocoder")
+    if (voc.hop, voc.n_mels) != (features.hop, config.n_mels):
+        raise WavenetError(
+            f"{config_path}: metadata.vocoder: {where} reads {voc.n_mels} mel bands every {voc.hop} samples; "
+            f"this model makes {config.n_mels} every {features.hop}"
+        )
+    model = AcousticModel(config)
+    expected = {k: tuple(v.shape) for k, v in model.state_dict().items()}
+    _check_declared_tensors(weights_path, expected)
+    try:
+        tensors = load_file(weights_path)
+    except (SafetensorError, OSError, ValueError) as err:
+        raise WavenetError(f"{weights_path}: not a readable safetensors file ({_one_line(err)})") from None
+    for key, tensor in tensors.items():
+        if not torch.isfinite(tensor).all():
+            raise WavenetError(f"{weights_path}: tensor {key}: holds NaN or infinite values")
+    model.load_state_dict({k: v.to(torch.float32) for k, v in tensors.items()})
+    model.to(device).eval()
+    # How the audio is sampled and played is the vocoder's: its level, pre-emphasis and temperatures.
+    sampling = ("audio", "temperature", "voiced_temperature_scale")
+    merged = {**metadata, **{k: vocoder.metadata[k] for k in sampling if k in vocoder.metadata}}
+    return Checkpoint(
+        model=vocoder.model, name=directory.resolve().name, speakers=speakers, metadata=merged, features=features,
+        acoustic=AcousticStage(model, vocoder, where),
+    )  # fmt: skip

@@ -34,6 +34,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from wavenet.errors import WavenetError
 from wavenet.generation.backends import native
 from wavenet.generation.backends.naive import NaiveGenerator
 from wavenet.generation.registry import available_backends, make_generator
@@ -223,13 +224,15 @@ def train_speed(config, steps: int = 20, warmup: int = 3) -> TrainSpeed:
     from wavenet.data.dataset import IGNORE
     from wavenet.training.trainer import Trainer
 
+    if config.task != "wavenet":
+        raise WavenetError(f"task {config.task}: the training benchmark times WaveNet runs (samples, FLOPs)")
     with tempfile.TemporaryDirectory() as tmp:
         config = replace(config, run_dir=str(Path(tmp) / "run"), train=replace(config.train, eval_audio_seconds=0.0))
         trainer = Trainer(config)
-        batch_size, crop = config.data.batch_size, trainer.crop
+        batch_size, crop = config.data.batch_size, trainer.task.units_per_crop
         times, computed, counted, flops = [], 0, 0, 0.0
         for i in range(warmup + steps):
-            batch = trainer.sampler.batch(trainer.step, batch_size, trainer.ctx.rank)  # what train_step will draw
+            batch = trainer.task.batch(trainer.step, batch_size, trainer.ctx.rank)  # what train_step will draw
             start = time.perf_counter()
             trainer.train_step()
             elapsed = time.perf_counter() - start

@@ -42,9 +42,11 @@ from wavenet import mulaw
 from wavenet.data.audio import Deemphasis, level_gain, load_audio
 from wavenet.data.features import mel_frames, piano_roll, read_midi
 from wavenet.errors import RequestError, WavenetError
+from wavenet.generation.conditioning import FrameFeed
 from wavenet.generation.registry import make_generator, resolve_backend
 from wavenet.generation.sampling import check_seed, check_temperature, random_seed
 from wavenet.release import Checkpoint, load_model
+from wavenet.speech import SpeechFeed
 from wavenet.text import prosody
 from wavenet.text.normalize import normalize, sentences
 
@@ -91,7 +93,9 @@ class Limits:
 
 @dataclass(frozen=True)
 class Plan:
-    """A checked request: everything generation needs. ``frames`` (frames, channels) for a conditioned model.
+    """A checked request: everything generation needs. ``frames`` (frames, channels) for a conditioned model,
+    or a feed that makes them as generation reaches them (two-stage text to speech: :mod:`wavenet.speech`);
+    ``speaker`` is the generating model's id (a two-stage release's vocoder's).
 
     ``gain`` scales the generated audio: a vocoder hears a recording at its training level and
     gives it back at the recording's own.
@@ -101,7 +105,7 @@ class Plan:
     samples: int
     temperature: float
     seed: int
-    frames: np.ndarray | None = None
+    frames: np.ndarray | FrameFeed | None = None
     gain: float = 1.0
     voiced_scale: float = 1.0  # the release's temperature factor on voiced frames (Checkpoint.voiced_scale)
     preemphasis: float = 0.0  # the release's: its samples are de-emphasised on their way out (Playback)
@@ -191,20 +195,27 @@ class Synthesizer:
         request = self.check(request, limits)
         rate = self.sample_rate
         gain = 1.0
+        speaker = request.speaker
         if request.seconds is not None:
             frames, samples = None, num_samples(request.seconds, rate)
         elif request.text is not None:
-            frames = np.concatenate(text_frames(self.checkpoint, request.text, request.speaker, request.rate,
-                                                request.pitch))  # fmt: skip
-            samples = len(frames) * self.checkpoint.config.cond_hop
+            planned = text_frames(self.checkpoint, request.text, request.speaker, request.rate, request.pitch)
+            samples = sum(len(f) for f in planned) * self.checkpoint.config.cond_hop
             if limits.max_seconds is not None and samples > limits.max_seconds * rate:
                 raise RequestError(
                     "text", f"spoken it lasts {samples / rate:.1f} s, more than the {limits.max_seconds:g} s allowed"
                 )
+            stage = self.checkpoint.acoustic
+            if stage is None:
+                frames = np.concatenate(planned)
+            else:  # two stages: the acoustic model's frames, sentence by sentence, spoken by the vocoder's voice
+                frames = SpeechFeed(stage, planned, request.speaker, self.checkpoint.metadata.get("f0", "model"))
+                names = {i: name for name, i in self.checkpoint.speakers.items()}
+                speaker = stage.vocoder_speaker(names.get(request.speaker))
         else:
             frames, samples, gain = input_frames(self.checkpoint, request, limits.max_seconds)
         return Plan(
-            request.speaker, samples, request.temperature, request.seed, frames, gain, self.checkpoint.voiced_scale,
+            speaker, samples, request.temperature, request.seed, frames, gain, self.checkpoint.voiced_scale,
             self.checkpoint.audio.preemphasis,
         )  # fmt: skip
 

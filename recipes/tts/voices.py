@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from wavenet.data.audio import AudioOptions, load_audio  # noqa: E402
 from wavenet.data.manifest import read_manifest  # noqa: E402
-from wavenet.release import load_release, save_release  # noqa: E402
+from wavenet.release import load_release, update_metadata  # noqa: E402
 from wavenet.text.normalize import normalize  # noqa: E402
 from wavenet.text.prosody import accuracy, cross_validate, fit_voice, read  # noqa: E402
 
@@ -103,8 +103,7 @@ def main() -> None:
     keep = {"duration_model": choice["duration"] == "trained", "f0_model": choice["f0"] == "trained"}
     voices = {s: replace(v, **{k: () for k, kept in keep.items() if not kept}) for s, v in voices.items()}
     print(f"using: durations {choice['duration']}, F0 {choice['f0']}")
-    metadata = {**ckpt.metadata, "prosody": {s: v.to_dict() for s, v in voices.items()}, "prosody_choice": choice}
-    save_release(ckpt.model, args.model, ckpt.speakers, metadata, ckpt.features)
+    update_metadata(args.model, {"prosody": {s: v.to_dict() for s, v in voices.items()}, "prosody_choice": choice})
     for speaker, v in voices.items():
         print(f"{speaker}: tempo {v.tempo:.2f}, median F0 {100 * 2**v.f0_mean:.0f} Hz ({len(readings[speaker])} files)")
 

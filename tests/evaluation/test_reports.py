@@ -56,8 +56,17 @@ def test_verdicts_follow_the_figures():
     spoken = copy.deepcopy(common.read_json(tts.JSON))
     spoken["sentences"]["read_in_training"] = 0
     assert "None of them is the text of a file of the training" in tts.render(spoken)
-    spoken["wer"]["asterisk-en_US_f_Allison"]["all"] = 0.3
-    assert "below espeak-ng's 89%: asterisk-en_US_f_Allison." in tts.render(spoken)
+    model = next(iter(spoken["models"]))
+    spoken["models"][model]["wer"]["asterisk-en_US_f_Allison"]["all"] = 0.3
+    assert f"{model}: voices whose word error rate is below espeak-ng's 89%: asterisk-en_US_f_Allison." in tts.render(
+        spoken
+    )
+    two = {"kind": "two stages", "vocoder": "../mel-vocoder", "parameters": 10, "vocoder_parameters": 20, "steps": 5,
+           "f0": "model"}  # fmt: skip
+    spoken["models"] = {"two": {**spoken["models"][model], "card": two}, **spoken["models"]}
+    rendered = tts.render(spoken)
+    assert "- **two** (two stages): an acoustic model of 10 parameters (5 training steps)" in rendered
+    assert "| two as asterisk-en_US_f_Allison | 30% |" in rendered and f"| {model} as asterisk-en_US_f_Allison" in rendered
 
 
 def test_write_section_replaces_only_its_own_section(tmp_path):

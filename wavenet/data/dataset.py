@@ -50,6 +50,7 @@ class Split:
     index: np.ndarray  # (utterances, 3) int64: offset, length, speaker id
     feats: np.ndarray | None = None  # (frames, channels) float16, memory-mapped
     frames: np.ndarray | None = None  # (utterances, 2) int64: offset, count
+    mel: np.ndarray | None = None  # beside linguistic frames: (frames, n_mels) float16, memory-mapped
 
     @property
     def samples(self) -> int:
@@ -113,6 +114,9 @@ class PreparedData:
         saved = dict(self.meta.get("features") or {})
         self.feature_stats = {k: saved.pop(k) for k in ("mean", "std") if k in saved}
         self.features = FeatureOptions.from_dict(saved, f"{meta_path}: features") if saved else None
+        mel = dict(self.meta.get("mel") or {})  # beside linguistic frames: the recordings' log-mel
+        self.mel_stats = {k: mel.pop(k) for k in ("mean", "std") if k in mel}
+        self.mel = FeatureOptions.from_dict(mel, f"{meta_path}: mel") if mel else None
 
     @property
     def sample_rate(self) -> int:
@@ -128,13 +132,15 @@ class PreparedData:
         try:
             codes = np.load(self.directory / f"{name}.codes.npy", mmap_mode="r")
             index = np.load(self.directory / f"{name}.index.npy")
-            feats = frames = None
+            feats = frames = mel = None
             if self.features is not None:
                 feats = np.load(self.directory / f"{name}.feats.npy", mmap_mode="r")
                 frames = np.load(self.directory / f"{name}.frames.npy")
+            if self.mel is not None:
+                mel = np.load(self.directory / f"{name}.mel.npy", mmap_mode="r")
         except (OSError, ValueError) as err:
             raise WavenetError(f"{self.directory}: {name} split is unreadable ({err})") from None
-        return Split(name, codes, index, feats, frames)
+        return Split(name, codes, index, feats, frames, mel)
 
 
 class CropSampler:
@@ -297,3 +303,60 @@ class CropSampler:
         for i, start in enumerate(range(0, count, batch_size)):
             batches.append(self.batch(i, min(batch_size, count - start), stream=1))
         return batches
+
+
+@dataclass
+class FrameBatch:
+    """Frame-level crops for an acoustic model: linguistic frames (B, T, C), the recordings' log-mel (B, T, n_mels),
+    speakers (B,) and a mask (B, T) of the frames that count (shorter utterances are padded)."""
+
+    frames: torch.Tensor
+    mel: torch.Tensor
+    speakers: torch.Tensor
+    mask: torch.Tensor
+
+    def to(self, device: torch.device) -> FrameBatch:
+        return FrameBatch(self.frames.to(device), self.mel.to(device), self.speakers.to(device), self.mask.to(device))
+
+
+class FrameSampler:
+    """Crops of at most ``crop`` frames of linguistic frames and their log-mel, a pure function of (seed, step, rank).
+
+    Utterances are drawn in proportion to their length (as :class:`CropSampler` draws samples), and a
+    crop starts anywhere in its utterance that leaves it whole where it fits."""
+
+    def __init__(self, split: Split, crop: int, seed: int) -> None:
+        if split.mel is None or split.feats is None:
+            raise WavenetError(
+                f"{split.name} split: an acoustic model trains on linguistic frames and their log-mel "
+                "(prepare the data with --features linguistic)"
+            )
+        self.split, self.crop, self.seed = split, crop, seed
+        counts = split.frames[:, 1].astype(np.float64)
+        self.weights = counts / counts.sum()
+
+    def batch(self, step: int, batch_size: int, rank: int = 0) -> FrameBatch:
+        rng = np.random.default_rng([self.seed, step, rank, 1])
+        chosen = rng.choice(len(self.weights), size=batch_size, p=self.weights)
+        starts = [int(rng.integers(0, max(1, self.split.frames[u, 1] - self.crop + 1))) for u in chosen]
+        return self._batch(list(zip(chosen.tolist(), starts, strict=True)))
+
+    def fixed_batches(self, count: int, batch_size: int) -> list[FrameBatch]:
+        """The first ``count`` utterances' first ``crop`` frames (all of them where fewer), for validation."""
+        items = [(u, 0) for u in range(min(count, len(self.split.frames)))]
+        return [self._batch(items[i : i + batch_size]) for i in range(0, len(items), batch_size)]
+
+    def _batch(self, items: list[tuple[int, int]]) -> FrameBatch:
+        split = self.split
+        lengths = [min(self.crop, int(split.frames[u, 1]) - start) for u, start in items]
+        width = max(lengths)
+        frames = np.zeros((len(items), width, split.feats.shape[1]), np.float32)
+        mel = np.zeros((len(items), width, split.mel.shape[1]), np.float32)
+        mask = np.zeros((len(items), width), bool)
+        for b, ((u, start), n) in enumerate(zip(items, lengths, strict=True)):
+            offset = int(split.frames[u, 0]) + start
+            frames[b, :n] = split.feats[offset : offset + n]
+            mel[b, :n] = split.mel[offset : offset + n]
+            mask[b, :n] = True
+        speakers = torch.tensor([int(split.index[u, 2]) for u, _ in items])
+        return FrameBatch(torch.from_numpy(frames), torch.from_numpy(mel), speakers, torch.from_numpy(mask))

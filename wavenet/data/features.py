@@ -163,15 +163,26 @@ def mel_frames(audio: np.ndarray, sample_rate: int, options: FeatureOptions, pre
     ``preemphasis``: the model's samples are the recording pre-emphasised (``AudioOptions.preemphasis``),
     so the reflection coefficients are that signal's envelope; the mel and F0 stay the recording's.
     """
-    frames = dsp.log_mel(audio, sample_rate, options.mel)
-    parts = [frames]
+    mel = dsp.log_mel(audio, sample_rate, options.mel)
+    f0 = dsp.f0_at_frames(audio, sample_rate, len(mel), options.hop) if options.f0 else None
+    return vocoder_frames(mel, f0, sample_rate, options, preemphasis)
+
+
+def vocoder_frames(mel: np.ndarray, f0: np.ndarray | None, sample_rate: int, options: FeatureOptions,
+                   preemphasis: float = 0.0) -> np.ndarray:  # fmt: skip
+    """A mel vocoder's frames from a log-mel (frames, n_mels) and F0 in Hz (frames,; NaN or 0 where unvoiced):
+    the mel, then the reflection coefficients it implies and F0 where ``options`` ask for them. A recording's
+    mel (:func:`mel_frames`) and an acoustic model's prediction (:mod:`wavenet.speech`) both become frames here."""
+    mel = np.asarray(mel, dtype=np.float32)
+    parts = [mel]
     if options.lpc_order:
-        k = dsp.reflection_from_log_mel(frames, sample_rate, options.mel, options.lpc_order, preemphasis)
+        k = dsp.reflection_from_log_mel(mel, sample_rate, options.mel, options.lpc_order, preemphasis)
         parts.append(k.astype(np.float32))
     if options.f0:
-        f0 = dsp.f0_at_frames(audio, sample_rate, len(frames), options.hop)
-        parts.append(np.nan_to_num(f0, nan=0.0).astype(np.float32)[:, None])
-    return np.concatenate(parts, axis=1) if len(parts) > 1 else frames
+        if f0 is None:
+            raise WavenetError("these frames carry F0 (features.f0), and none was given")
+        parts.append(np.nan_to_num(np.asarray(f0, dtype=np.float32), nan=0.0)[:, None])
+    return np.concatenate(parts, axis=1) if len(parts) > 1 else mel
 
 
 def features_for(

@@ -9,6 +9,8 @@ path and skipped now rather than hours into a training run. The output directory
     train.index.npy      int64 (utterances, 3): offset, length, speaker id
     train.feats.npy      with --features: float16 (frames, channels) of all training utterances
     train.frames.npy     int64 (utterances, 2): offset, count of each utterance's frames
+    train.mel.npy        with linguistic features: float16 (frames, n_mels), the recording's log-mel at the
+                         same frames (what an acoustic model learns to predict from the linguistic frames)
     valid.* / test.*     the same for the other splits
 
 With features (:mod:`wavenet.data.features`), dataset.json also holds their options and the
@@ -30,7 +32,7 @@ import numpy as np
 
 from wavenet import mulaw
 from wavenet.data.audio import AudioOptions, load_audio, model_codes
-from wavenet.data.features import FeatureOptions, features_for
+from wavenet.data.features import FeatureOptions, features_for, mel_frames
 from wavenet.data.manifest import Utterance, read_manifest, write_manifest
 from wavenet.errors import WavenetError
 from wavenet.files import atomic_write_text
@@ -57,17 +59,27 @@ class PrepareSummary:
     skipped: list[dict[str, str]] = field(default_factory=list)
 
 
-Encoded = tuple[np.ndarray, np.ndarray | None]  # codes, and the frames when features are asked for
+# codes; the frames when features are asked for; the log-mel beside linguistic frames
+Encoded = tuple[np.ndarray, np.ndarray | None, np.ndarray | None]
+
+
+def acoustic_targets(features: FeatureOptions) -> FeatureOptions:
+    """The mel frames stored beside linguistic frames: a mel vocoder's bands at the same hop (the default mel settings)."""
+    return FeatureOptions(kind="mel", hop=features.hop)
 
 
 def _encode_file(job: tuple[Path, AudioOptions, int, FeatureOptions | None]) -> tuple[Encoded | None, str]:
     path, options, mu, features = job
     try:
         audio = load_audio(path, options)
-        frames = None
+        frames = mel = None
         if features is not None:
             frames = features_for(audio, options.sample_rate, features, path, options.preemphasis).astype(np.float16)
-        return (model_codes(audio, options, mu).astype(np.uint8), frames), ""
+        if features is not None and features.kind == "linguistic":
+            mel = mel_frames(audio, options.sample_rate, acoustic_targets(features)).astype(np.float16)
+            if len(mel) != len(frames):
+                raise WavenetError(f"{path}: {len(mel)} mel frames for {len(frames)} linguistic frames")
+        return (model_codes(audio, options, mu).astype(np.uint8), frames, mel), ""
     except WavenetError as err:
         return None, str(err)
 
@@ -137,16 +149,19 @@ def prepare(
 
     per_split: dict[str, list[tuple[np.ndarray, int, Utterance]]] = defaultdict(list)
     split_frames: dict[str, list[np.ndarray]] = defaultdict(list)
+    split_mels: dict[str, list[np.ndarray]] = defaultdict(list)
     skipped = []
     for u, s, (encoded, error) in zip(utterances, splits, results, strict=True):
         if encoded is None:
             log.warning("skipped %s", error)
             skipped.append({"path": str(u.path), "reason": error})
         else:
-            codes, frames = encoded
+            codes, frames, mel = encoded
             per_split[s].append((codes, speakers[u.speaker], u))
             if frames is not None:
                 split_frames[s].append(frames)
+            if mel is not None:
+                split_mels[s].append(mel)
     if not per_split.get("train"):
         raise WavenetError(f"{manifest}: no usable training audio ({len(skipped)} file(s) skipped)")
 
@@ -170,6 +185,8 @@ def prepare(
             starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
             np.save(out_dir / f"{name}.feats.npy", np.concatenate(split_frames[name]))
             np.save(out_dir / f"{name}.frames.npy", np.stack([starts, counts], axis=1))
+        if split_mels.get(name):
+            np.save(out_dir / f"{name}.mel.npy", np.concatenate(split_mels[name]))
     config = {
         "format": FORMAT,
         "version": VERSION,
@@ -183,6 +200,8 @@ def prepare(
     }
     if features is not None:
         config["features"] = {**features.to_dict(), **feature_statistics(split_frames["train"])}
+    if split_mels:
+        config["mel"] = {**acoustic_targets(features).to_dict(), **feature_statistics(split_mels["train"])}
     # Written last: a directory without dataset.json is an unfinished preparation.
     atomic_write_text(out_dir / "dataset.json", json.dumps(config, indent=2) + "\n")
     return PrepareSummary(speakers=speakers, splits=summary_splits, skipped=skipped)

@@ -18,17 +18,19 @@ import datetime
 import json
 import logging
 import math
+import os
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from wavenet.acoustic import AcousticConfig, AcousticModel
 from wavenet.data.features import FeatureOptions
 from wavenet.errors import WavenetError
 from wavenet.files import atomic_write_text
 from wavenet.model import WaveNet
 from wavenet.model_config import WaveNetConfig
-from wavenet.release import load_release, save_release
+from wavenet.release import load_release, save_acoustic_release, save_release
 from wavenet.training import checkpoints
 
 log = logging.getLogger("wavenet")
@@ -40,15 +42,23 @@ def export(
     which: str = "best",
     temperature: float | None = None,
     voiced_scale: float | None = None,
+    vocoder: Path | None = None,
 ) -> Path:
     """Write the release; ``temperature``: its default sampling temperature (metadata.temperature),
     for a model whose held-out output is measured better below 1; ``voiced_scale``: for a model with
-    a periodic source, the factor on that temperature in voiced frames (metadata.voiced_temperature_scale)."""
+    a periodic source, the factor on that temperature in voiced frames (metadata.voiced_temperature_scale);
+    ``vocoder``: for an acoustic model (``task: acoustic``), the mel vocoder release that speaks its frames."""
     for name, value in (("--temperature", temperature), ("--voiced-scale", voiced_scale)):
         if value is not None and not (math.isfinite(value) and value > 0):
             raise WavenetError(f"{name}: must be a positive number, got {value}")
     path = checkpoints.resolve(Path(run_dir), which)
     state = checkpoints.load(path)
+    if state.get("task", "wavenet") == "acoustic":
+        if temperature is not None or voiced_scale is not None:
+            raise WavenetError("--temperature, --voiced-scale: an acoustic release samples as its vocoder does")
+        return _export_acoustic(Path(run_dir), path, state, Path(out_dir), vocoder)
+    if vocoder is not None:
+        raise WavenetError("--vocoder: only an acoustic model (task: acoustic) is spoken by a vocoder")
     model = WaveNet(WaveNetConfig.from_dict(state["model_config"], source=str(path)))
     if voiced_scale is not None and not model.config.f0_channel:
         raise WavenetError("--voiced-scale: only a model with a periodic source (frames with F0) knows what is voiced")
@@ -99,6 +109,38 @@ def export(
         atomic_write_text(shipped, "".join(json.dumps(row) + "\n" for row in [*earlier_rows, *rows]))
     else:
         shipped.unlink(missing_ok=True)  # not an older export's log beside these weights
+    return path
+
+
+def _export_acoustic(run_dir: Path, path: Path, state: dict[str, Any], out_dir: Path, vocoder: Path | None) -> Path:
+    """A two-stage text-to-speech release (:func:`wavenet.release.save_acoustic_release`), loaded once written to
+    check that its vocoder fits."""
+    if vocoder is None:
+        raise WavenetError("--vocoder: an acoustic release names the mel vocoder release that speaks its frames")
+    model = AcousticModel(AcousticConfig.from_dict(state["model_config"], str(path)))
+    use_ema = state.get("ema") is not None
+    model.load_state_dict(state["ema"] if use_ema else state["model"])
+    best = state["best_valid"]
+    config = yaml.safe_load(state.get("config") or "{}") or {}
+    out_dir.mkdir(parents=True, exist_ok=True)
+    metadata = {
+        "source": f"{run_dir.resolve().name}/{path.name}",
+        "exported": datetime.date.today().isoformat(),
+        "steps": state["step"],
+        "train_seconds": round(state["train_seconds"], 1),
+        "weights": "ema" if use_ema else "last",
+        "valid_loss": round(best, 4) if math.isfinite(best) else None,
+        "data_dir": state["data"]["dir"],
+        "data_audio": state["data"]["audio"],
+        "data_splits": state["data"]["splits"],
+        "machine": f"{state.get('machine', 'not recorded')}, {config.get('train', {}).get('precision', 'fp32')}",
+        "vocoder": os.path.relpath(Path(vocoder).resolve(), out_dir.resolve()),
+    }
+    features = FeatureOptions.from_dict(state["data"]["features"], str(path))
+    save_acoustic_release(model, out_dir, state["speakers"], metadata, features.hop)
+    rows = [row for row in _read_log(run_dir / "metrics.jsonl") if row["step"] <= state["step"]]
+    atomic_write_text(out_dir / "metrics.jsonl", "".join(json.dumps(row) + "\n" for row in rows))
+    load_release(out_dir)  # the vocoder is there and fits: a WavenetError naming it otherwise
     return path
 
 

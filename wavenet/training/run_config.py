@@ -11,10 +11,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from wavenet.acoustic import AcousticConfig
 from wavenet.data.features import FeatureOptions
 from wavenet.errors import WavenetError
 from wavenet.excitation import SINE_PHASES
 from wavenet.model_config import PRESETS, WaveNetConfig
+from wavenet.training.tasks import TASKS
 from wavenet.training.yaml_file import Locations, apply_overrides, build, load_yaml
 
 
@@ -75,7 +77,10 @@ DEFAULT_HARMONICS = 8  # a periodic source's sines, when the data's frames carry
 @dataclass
 class RunConfig:
     run_dir: str = ""
-    model: dict[str, Any] = field(default_factory=dict)  # WaveNetConfig fields, or preset: NAME plus changes
+    # What the run trains (wavenet.training.tasks): "wavenet", or "acoustic" (text to speech's frame-rate first stage)
+    task: str = "wavenet"
+    # WaveNetConfig fields, or preset: NAME plus changes; for task acoustic, AcousticConfig fields
+    model: dict[str, Any] = field(default_factory=dict)
     data: DataConfig = field(default_factory=DataConfig)
     optim: OptimConfig = field(default_factory=OptimConfig)
     train: LoopConfig = field(default_factory=LoopConfig)
@@ -127,6 +132,7 @@ class RunConfig:
 
 
 CHOICES = {
+    "task": TASKS,
     "optim.optimizer": ("adam", "adamw"),
     "optim.schedule": ("cosine", "constant"),
     "train.precision": ("fp32", "bf16", "fp16"),
@@ -155,6 +161,8 @@ def parse_duration(text: str) -> float:
 
 
 def _get(config: RunConfig, dotted: str) -> Any:
+    if "." not in dotted:
+        return getattr(config, dotted)
     section, key = dotted.split(".")
     return getattr(getattr(config, section), key)
 
@@ -195,7 +203,10 @@ def _validate(config: RunConfig, locations: Locations, source: str) -> None:
             fail("train.time_limit", str(err))
     if not config.data.dir:
         fail("data.dir", "must be set (a directory written by `wavenet prepare`)")
-    known = {f.name for f in dataclasses.fields(WaveNetConfig)} | {"preset"}
+    if config.task == "acoustic":
+        known = {f.name for f in dataclasses.fields(AcousticConfig)}
+    else:
+        known = {f.name for f in dataclasses.fields(WaveNetConfig)} | {"preset"}
     for key in config.model:
         if key not in known:
             fail(f"model.{key}", f"is not a model setting (known: {', '.join(sorted(known))})")

@@ -29,42 +29,24 @@ from typing import Any
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch.nn.parallel import DistributedDataParallel
 
-from wavenet.data.audio import decoded
-from wavenet.data.dataset import IGNORE, Batch, CropSampler, PreparedData
+from wavenet.data.dataset import PreparedData
 from wavenet.errors import WavenetError
 from wavenet.files import atomic_write_text
-from wavenet.generation.registry import make_generator
 from wavenet.machine import machine_description
-from wavenet.model import WaveNet
-from wavenet.model_config import WaveNetConfig
 from wavenet.release import load_release
 from wavenet.training import checkpoints, distributed
 from wavenet.training.allocator import keep_freed_memory
 from wavenet.training.logger import RunLogger
 from wavenet.training.optim import EMA, build_optimizer, build_scheduler
 from wavenet.training.run_config import RunConfig, parse_duration
+from wavenet.training.tasks import LN2, make_task
 from wavenet.training.yaml_file import to_yaml
 
 log = logging.getLogger(__name__)
 
-LN2 = math.log(2)
 ANY_SPEAKER = "any"  # the speaker name of the extra id that data.speaker_dropout trains
-
-
-def loss_sum(model: torch.nn.Module, batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
-    """Summed cross-entropy in nats over the targets that count, and how many there were.
-
-    Only the logits from the batch's first counted target on are computed (crops start on a frame).
-    """
-    logits = model(
-        batch.inputs, batch.speakers, batch.frames, first=batch.first, source=batch.source, sines=batch.sines
-    )  # (B, C, T - first)
-    targets = batch.targets[:, batch.first :]
-    total = F.cross_entropy(logits.float(), targets, ignore_index=IGNORE, reduction="sum")
-    return total, (targets != IGNORE).sum()
 
 
 def rng_state() -> dict[str, Any]:
@@ -167,43 +149,11 @@ class Trainer:
         self.speakers = dict(self.data.speakers)
         if config.data.speaker_dropout:  # one more id, for any voice
             self.speakers[ANY_SPEAKER] = len(self.data.speakers)
-        self.model_config = config.model_config(
-            len(self.speakers), self.data.sample_rate, self.data.mu, self.data.features
-        )
-        rf = self.model_config.receptive_field
-        self.crop = round(config.data.crop_seconds * self.data.sample_rate)
-        if config.data.skip_context and self.crop <= rf:
-            raise WavenetError(
-                f"data.crop_seconds: a crop of {self.crop} samples leaves no target with its full receptive "
-                f"field of {rf} samples; make crops longer than {rf / self.data.sample_rate:.3f} s"
-            )
-        seed = config.train.seed
-        frames = (self.model_config.cond_hop, self.model_config.cond_layers)
-        dropout = (config.data.speaker_dropout, len(self.data.speakers))
-        lpc = self.model_config.lpc_order
-        periodic = {"harmonics": self.model_config.source_harmonics, "sample_rate": self.data.sample_rate}
-        periodic["sine_phase"] = config.data.sine_phase
-        periodic["source_keys"] = bool(self.model_config.source_keys)
-        self.sampler = CropSampler(
-            self.data.split("train"), self.crop, rf, self.data.mu, seed, config.data.skip_context, *frames, *dropout,
-            lpc_order=lpc, source_noise=config.data.source_noise, **periodic,
-        )  # fmt: skip
-        valid_name = "valid" if "valid" in self.data.split_names else "train"
-        valid_sampler = CropSampler(
-            self.data.split(valid_name), self.crop, rf, self.data.mu, seed, config.data.skip_context, *frames,
-            lpc_order=lpc, **periodic,
-        )  # fmt: skip
-        self.valid_batches = valid_sampler.fixed_batches(config.data.valid_crops, config.data.batch_size)
-        self.valid_batches_split = valid_sampler.split
-        if valid_name == "train":
-            log.warning("the data has no valid split; validation uses fixed crops of the training split")
-
-        torch.manual_seed(seed)
-        self.model = WaveNet(self.model_config).to(self.ctx.device)
-        if self.model.conditioner is not None:  # the features' statistics travel with the weights
-            with torch.no_grad():
-                self.model.conditioner.mean.copy_(torch.tensor(self.data.feature_stats["mean"]))
-                self.model.conditioner.std.copy_(torch.tensor(self.data.feature_stats["std"]))
+        self.task = make_task(config, self.data, self.speakers)
+        self.model_config = self.task.model_config
+        self.valid_batches = self.task.valid_batches
+        torch.manual_seed(config.train.seed)
+        self.model = self.task.build_model().to(self.ctx.device)
         self.ema = EMA(self.model, config.train.ema_decay) if config.train.ema_decay > 0 else None
         self.optimizer = build_optimizer(self.model, config.optim)
         self.scheduler = build_scheduler(self.optimizer, config.train.steps, config.optim)
@@ -240,7 +190,10 @@ class Trainer:
             if self.config.train.init_from:
                 self._init_from(Path(self.config.train.init_from))
             return
-        if WaveNetConfig.from_dict(state["model_config"]) != self.model_config:
+        if (
+            state.get("task", "wavenet") != self.config.task
+            or self.task.saved_config(state["model_config"]) != self.model_config
+        ):
             raise WavenetError(
                 f"{self.run_dir}: the checkpoint's model config differs from this config's model section"
             )
@@ -279,6 +232,7 @@ class Trainer:
     def state(self) -> dict[str, Any]:
         return {
             "step": self.step,
+            "task": self.config.task,
             "model": self.model.state_dict(),
             "optimizer": self.optimizer.state_dict(),
             "scheduler": self.scheduler.state_dict(),
@@ -306,10 +260,10 @@ class Trainer:
 
     def train_step(self) -> tuple[torch.Tensor, torch.Tensor]:
         cfg = self.config
-        batch = self.sampler.batch(self.step, cfg.data.batch_size, self.ctx.rank).to(self.ctx.device)
+        batch = self.task.batch(self.step, cfg.data.batch_size, self.ctx.rank).to(self.ctx.device)
         self.net.train()
         with self._autocast():
-            total, count = loss_sum(self.net, batch)
+            total, count = self.task.loss_sum(self.net, batch)
         loss = total / count.clamp(min=1)
         self.optimizer.zero_grad(set_to_none=True)
         self.scaler.scale(loss).backward()
@@ -325,32 +279,22 @@ class Trainer:
 
     @torch.no_grad()
     def validate(self) -> float:
-        """Mean validation loss in nats over the fixed crops, with the weights export would use."""
+        """Mean validation loss over the fixed crops (a WaveNet's in nats per sample), with the weights export would use."""
         model = self.ema.model if self.ema is not None else self.model
         model.eval()
         total = torch.zeros((), device=self.ctx.device, dtype=torch.float64)
         count = torch.zeros((), device=self.ctx.device, dtype=torch.float64)
         for batch in self.valid_batches:
             with self._autocast():
-                batch_total, batch_count = loss_sum(model, batch.to(self.ctx.device))
+                batch_total, batch_count = self.task.loss_sum(model, batch.to(self.ctx.device))
             total += batch_total
             count += batch_count
         return (total / count.clamp(min=1)).item()
 
-    def sample_audio(self) -> np.ndarray:
-        """Audio for TensorBoard, from the fastest backend where the model is (eager steps took 20 s on a GPU)."""
+    def sample_audio(self) -> np.ndarray | None:
+        """Audio for TensorBoard (None where the task's model makes frames, not audio)."""
         model = self.ema.model if self.ema is not None else self.model
-        generator = make_generator(model, 1)
-        samples = round(self.config.train.eval_audio_seconds * self.data.sample_rate)
-        frames, speaker = None, 0
-        if self.model_config.conditioned:  # the first validation utterance's frames, and its speaker
-            split = self.valid_batches_split
-            frames = np.asarray(split.utterance_frames(0), dtype=np.float32)
-            speaker = int(split.index[0, 2])
-            samples = min(samples, len(frames) * self.model_config.cond_hop)
-        generator.reset(0, speaker=speaker, seed=self.config.train.seed, frames=frames)
-        codes = generator.generate(samples)[0]
-        return decoded(codes, self.data.mu, self.data.audio.preemphasis)
+        return self.task.sample_audio(model, self.config.train.eval_audio_seconds, self.config.train.seed)
 
     def save_checkpoint(self) -> None:
         if self.ctx.is_main:
@@ -365,15 +309,15 @@ class Trainer:
             atomic_write_text(self.run_dir / "config.yaml", resolved)
             log.info("resolved config (saved in %s):\n%s", self.run_dir / "config.yaml", resolved.rstrip())
             log.info(
-                "model: %d parameters, receptive field %d samples; %d process(es) on %s; %d speakers",
-                self.model.parameter_count(),
-                self.model_config.receptive_field,
+                "model: %s; %d process(es) on %s; %d speakers",
+                self.task.describe(self.model),
                 self.ctx.world_size,
                 self.ctx.device,
                 len(self.data.speakers),
             )
         logger = RunLogger(self.run_dir, self.step, cfg.train.steps, self.ctx.is_main)
-        samples_per_step = cfg.data.batch_size * self.crop * self.ctx.world_size
+        units_per_step = cfg.data.batch_size * self.task.units_per_crop * self.ctx.world_size
+        unit = self.task.unit
         window_loss = torch.zeros((), device=self.ctx.device, dtype=torch.float64)
         window_steps, window_start = 0, time.perf_counter()
         deadline = time.monotonic() + parse_duration(cfg.train.time_limit) if cfg.train.time_limit else None
@@ -400,20 +344,15 @@ class Trainer:
                         )
                     elapsed = time.perf_counter() - window_start
                     self.train_seconds += elapsed
-                    speed = samples_per_step * window_steps / elapsed
+                    speed = units_per_step * window_steps / elapsed
                     lr = self.scheduler.get_last_lr()[0]
                     logger.scalars(
                         self.step,
                         "train",
-                        {
-                            "loss": mean,
-                            "bits_per_sample": mean / LN2,
-                            "lr": lr,
-                            "grad_norm": grad_norm.item(),
-                            "samples_per_s": speed,
-                        },
+                        {**self.task.scalars(mean), "lr": lr, "grad_norm": grad_norm.item(), f"{unit}_per_s": speed},
                     )
-                    logger.progress(window_steps, loss=f"{mean:.3f}", bits=f"{mean / LN2:.3f}", speed=f"{speed:,.0f}/s")
+                    shown = {"bits": f"{mean / LN2:.3f}"} if unit == "samples" else {}
+                    logger.progress(window_steps, loss=f"{mean:.3f}", **shown, speed=f"{speed:,.0f} {unit}/s")
                     window_loss.zero_()
                     window_steps, window_start = 0, time.perf_counter()
                 if self.step % cfg.train.eval_every == 0 or self.step == cfg.train.steps:
@@ -440,16 +379,18 @@ class Trainer:
         improved = valid < self.best_valid
         if improved:
             self.best_valid = valid
-        logger.scalars(
-            self.step,
-            "valid",
-            {"loss": valid, "bits_per_sample": valid / LN2, "best_bits_per_sample": self.best_valid / LN2},
-        )
-        logger.message(f"step {self.step}: validation {valid / LN2:.4f} bits/sample{' (best)' if improved else ''}")
+        scalars = self.task.scalars(valid)
+        if "bits_per_sample" in scalars:
+            scalars["best_bits_per_sample"] = self.best_valid / LN2
+        else:
+            scalars["best_loss"] = self.best_valid
+        logger.scalars(self.step, "valid", scalars)
+        logger.message(f"step {self.step}: validation {self.task.summary(valid)}{' (best)' if improved else ''}")
         if improved:
             checkpoints.save(checkpoints.checkpoint_dir(self.run_dir) / "best.pt", self.state())
-        if self.config.train.eval_audio_seconds > 0:
-            logger.audio(self.step, "generated/speaker0", self.sample_audio(), self.data.sample_rate)
+        audio = self.sample_audio() if self.config.train.eval_audio_seconds > 0 else None
+        if audio is not None:
+            logger.audio(self.step, "generated/speaker0", audio, self.data.sample_rate)
 
     def report_sync(self, logger: RunLogger) -> None:
         """Log every process's weight checksum: under DDP they must all be equal."""

@@ -19,7 +19,7 @@ async def models(engines: EnginesDep, settings: SettingsDep) -> ModelList:
     infos = []
     for name, engine in engines.by_name.items():
         ckpt = engine.checkpoint
-        ids = {sid: str(sid) for sid in range(ckpt.config.n_speakers)}
+        ids = {sid: str(sid) for sid in range(ckpt.n_speakers)}
         ids.update({sid: spk for spk, sid in ckpt.speakers.items()})
         infos.append(
             ModelInfo(
@@ -50,8 +50,8 @@ def _conditioning(ckpt: Checkpoint) -> Conditioning | None:
     cfg = ckpt.config
     return Conditioning(
         kind=ckpt.features.kind,
-        channels=cfg.cond_channels,
-        hop=cfg.cond_hop,
+        channels=ckpt.features.channels,  # what a request's input becomes (text: linguistic frames, in two stages too)
+        hop=ckpt.features.hop,
         lookahead_frames=cfg.lookahead_frames,
         endpoint=ENDPOINTS[ckpt.features.kind],
     )

@@ -20,6 +20,8 @@ def main() -> None:
     parser.add_argument("--prompts", type=int, default=60, help="tts: held-out prompts to use (a quick check: fewer)")
     parser.add_argument("--extra", type=int, default=40, help="tts: unread sentences of Debian's fortunes")
     parser.add_argument("--voices", default=",".join(tts.VOICES), help="tts: comma-separated voices, or all")
+    parser.add_argument("--models", default=",".join(map(str, tts.MODELS)),
+                        help="tts: comma-separated releases measured side by side; the first is the bundled default")  # fmt: skip
     parser.add_argument("--limit", type=int, default=None,
                         help="conditioned: at most this many files of each unheard voice and piano pieces (a quicker run)")  # fmt: skip
     parser.add_argument("--only", choices=("vocoder", "piano"), default=None,
@@ -34,7 +36,8 @@ def main() -> None:
     for name in names:
         print(f"== {name}", flush=True)
         if name == "tts":
-            tts.run(args.render_only, prompts=args.prompts, extra=args.extra, voices=args.voices)
+            models = tuple(Path(m) for m in args.models.split(","))
+            tts.run(args.render_only, models=models, prompts=args.prompts, extra=args.extra, voices=args.voices)
         elif name == "conditioned":
             conditioned.run(args.render_only, args.limit, args.only, args.vocoder_data)
         else:

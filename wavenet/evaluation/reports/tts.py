@@ -54,6 +54,7 @@ from wavenet.evaluation.reports.common import (
     write_section,
 )
 from wavenet.release import Checkpoint, load_release
+from wavenet.speech import sentence_frames
 from wavenet.synthesizer import text_frames
 from wavenet.text.align import Segment, align, boundary_errors
 from wavenet.text.espeak import PAUSE
@@ -101,9 +102,21 @@ def unread_sentences(data: Path, n: int, seed: int = 0) -> list[str]:
 
 
 def speak(ckpt: Checkpoint, jobs: list[tuple[str, str]]) -> list[np.ndarray]:
-    """The model's audio for each (voice, text), every sentence of it; stream i seeded with i, 16 at a time."""
-    frames = [np.concatenate(text_frames(ckpt, t, ckpt.speakers[v])) for v, t in jobs]
-    return resynthesise(ckpt, frames, [ckpt.speakers[v] for v, _ in jobs], batch=16)
+    """The model's audio for each (voice, text), every sentence of it; stream i seeded with i, 16 at a time.
+
+    A two-stage release's vocoder speaks its acoustic model's frames, as synthesis does (:mod:`wavenet.speech`)."""
+    stage = ckpt.acoustic
+    frames, speakers = [], []
+    for v, t in jobs:
+        planned = text_frames(ckpt, t, ckpt.speakers[v])
+        if stage is None:
+            frames.append(np.concatenate(planned))
+            speakers.append(ckpt.speakers[v])
+        else:
+            f0 = ckpt.metadata.get("f0", "model")
+            frames.append(np.concatenate([sentence_frames(stage, f, ckpt.speakers[v], f0) for f in planned]))
+            speakers.append(stage.vocoder_speaker(v))
+    return resynthesise(ckpt, frames, speakers, batch=16)
 
 
 def alignment_accuracy(texts: list[str]) -> dict:
@@ -139,14 +152,15 @@ def voice_figures(spoken: dict[str, list[np.ndarray]], data: Path, options: Audi
     return out
 
 
-def alignment_picture(ckpt: Checkpoint, text: str, recording: np.ndarray, said: np.ndarray, pictures: Path) -> str:
+def alignment_picture(ckpt: Checkpoint, name: str, text: str, recording: np.ndarray, said: np.ndarray,
+                      pictures: Path) -> str:  # fmt: skip
     """Her recording with its aligned phones, and the model's speech with the phones it was told."""
     voice = Voice.from_dict(ckpt.metadata.get("prosody", {}).get(ALLISON, {}))
     told = plan(text, voice, ckpt.config.cond_hop, 16000).segments
     found = align(recording, 16000, text)
     fig, axes = plt().subplots(2, 1, figsize=(11, 6))
     for ax, audio, segments, title in ((axes[0], recording, found, "her recording, phones aligned"),
-                                       (axes[1], said, told, "tts-small in her voice, phones it was told")):  # fmt: skip
+                                       (axes[1], said, told, f"{name} in her voice, phones it was told")):  # fmt: skip
         ax.specgram(audio + 1e-7, NFFT=512, Fs=16000, noverlap=384, cmap="magma", vmin=-120)
         for s in segments:
             ax.axvline(s.start, color="white", lw=0.6, alpha=0.7)
@@ -157,12 +171,28 @@ def alignment_picture(ckpt: Checkpoint, text: str, recording: np.ndarray, said: 
     return save(fig, "tts-alignment.png", pictures)
 
 
-def measure(model: Path = ROOT / "checkpoints" / "tts-small", data: Path = ROOT / "work" / "tts" / "data",
-            prompts: int = 60, extra: int = 40, voices: str = ",".join(VOICES), json_path: Path = JSON) -> dict:  # fmt: skip
-    """Every figure of the section, into ``json_path`` (docs/quality/tts.json)."""
+MODELS = (ROOT / "checkpoints" / "tts-acoustic", ROOT / "checkpoints" / "tts-small")
+
+
+def card(ckpt: Checkpoint) -> dict:
+    """What a row of the report names: the model's kind, size and training."""
+    if ckpt.acoustic is not None:
+        stage = ckpt.acoustic
+        return {"kind": "two stages", "vocoder": stage.path, "parameters": stage.model.parameter_count(),
+                "vocoder_parameters": ckpt.model.parameter_count(), "steps": ckpt.metadata.get("steps", "?"),
+                "f0": ckpt.metadata.get("f0", "model")}  # fmt: skip
+    return {"kind": "direct", "parameters": ckpt.model.parameter_count(),
+            "receptive_field_ms": ckpt.config.receptive_field_ms, "steps": ckpt.metadata.get("steps", "?")}  # fmt: skip
+
+
+def measure(models: tuple[Path, ...] = MODELS, data: Path = ROOT / "work" / "tts" / "data", prompts: int = 60,
+            extra: int = 40, voices: str = ",".join(VOICES), json_path: Path = JSON) -> dict:  # fmt: skip
+    """Every figure of the section, into ``json_path`` (docs/quality/tts.json): each of ``models`` on the same
+    sentences in the same voices; the first (the bundled default) also gives the prosody, picture and samples."""
     start = time.time()
     pictures, samples_dir = json_path.parent, json_path.parent.parent / "samples"
-    ckpt = load_release(model)
+    ckpts = {Path(m).name: load_release(Path(m)) for m in models}
+    ckpt = next(iter(ckpts.values()))
     options = ckpt.audio
     test = read_manifest(data / "test.tsv")[:prompts]
     held_out = [u.path.with_suffix(".txt").read_text(encoding="utf-8").strip() for u in test]
@@ -172,14 +202,10 @@ def measure(model: Path = ROOT / "checkpoints" / "tts-small", data: Path = ROOT 
     n = len(held_out)
     print(f"[tts] {n} held-out prompts and {len(refs) - n} unread sentences", flush=True)
     results: dict = {
-        "command": _command(prompts, extra, voices),
+        "command": _command(models, prompts, extra, voices),
         "machine": machine(),
-        "card": {
-            "parameters": ckpt.model.parameter_count(),
-            "receptive_field_ms": ckpt.config.receptive_field_ms,
-            "steps": ckpt.metadata.get("steps", "?"),
-        },
         "sentences": {"prompts": n, "unread": len(refs) - n, "read_in_training": read_in_training(refs, data)},
+        "texts": refs,
     }
     results["alignment"] = alignment_accuracy(texts[:20])
     print("[tts] alignment measured", flush=True)
@@ -197,20 +223,25 @@ def measure(model: Path = ROOT / "checkpoints" / "tts-small", data: Path = ROOT 
                             "prompts": word_error_rate(list(zip(refs[:n], reading[:n], strict=True)))},
     }  # fmt: skip
     names = sorted(ckpt.speakers) if voices == "all" else voices.split(",")
-    audio = speak(ckpt, [(v, t) for v in names for t in texts])
-    print(f"[tts] spoke {len(refs)} sentences in each of {len(names)} voices", flush=True)
-    spoken = {v: audio[i * len(refs) : (i + 1) * len(refs)] for i, v in enumerate(names)}
-    results["wer"] = {}
-    everything = recognise_all(audio)
-    for i, v in enumerate(spoken):
-        heard = everything[i * len(refs) : (i + 1) * len(refs)]
-        results["wer"][v] = {"all": word_error_rate(list(zip(refs, heard, strict=True))),
-                             "prompts": word_error_rate(list(zip(refs[:n], heard[:n], strict=True)))}  # fmt: skip
-    print("[tts] recognised", flush=True)
-    results["voices"] = voice_figures(spoken, data, options)
+    results["models"], first_spoken = {}, None
+    for model_name, model in ckpts.items():
+        audio = speak(model, [(v, t) for v in names for t in texts])
+        print(f"[tts] {model_name} spoke {len(refs)} sentences in each of {len(names)} voices", flush=True)
+        spoken = {v: audio[i * len(refs) : (i + 1) * len(refs)] for i, v in enumerate(names)}
+        first_spoken = first_spoken or spoken
+        wer = {}
+        everything = recognise_all(audio)
+        for i, v in enumerate(spoken):
+            heard = everything[i * len(refs) : (i + 1) * len(refs)]
+            wer[v] = {"all": word_error_rate(list(zip(refs, heard, strict=True))),
+                      "prompts": word_error_rate(list(zip(refs[:n], heard[:n], strict=True)))}  # fmt: skip
+        print(f"[tts] {model_name} recognised", flush=True)
+        results["models"][model_name] = {"card": card(model), "wer": wer,
+                                         "voices": voice_figures(spoken, data, options)}  # fmt: skip
+    spoken, first = first_spoken, next(iter(ckpts))
     pick = max(range(n), key=lambda i: (len(held_out[i]) <= 60, len(held_out[i])))  # the longest of up to 60 characters
     results["picture"] = (
-        alignment_picture(ckpt, texts[pick], recordings[pick], spoken[ALLISON][pick], pictures)
+        alignment_picture(ckpt, first, texts[pick], recordings[pick], spoken[ALLISON][pick], pictures)
         if ALLISON in spoken
         else None
     )
@@ -220,14 +251,16 @@ def measure(model: Path = ROOT / "checkpoints" / "tts-small", data: Path = ROOT 
         if v in spoken and k < len(refs):
             name = f"tts-{i}-{v}.wav"
             sf.write(samples_dir / name, mulaw.to_pcm16(spoken[v][k][: 8 * 16000]), 16000, subtype="PCM_16")
-            results["samples"].append({"file": name, "text": refs[k]})
+            results["samples"].append({"file": name, "model": first, "text": refs[k]})
     results["seconds"] = time.time() - start
     write_json(json_path, results)
     return results
 
 
-def _command(prompts: int, extra: int, voices: str) -> str:
+def _command(models: tuple[Path, ...], prompts: int, extra: int, voices: str) -> str:
     options = (f" --prompts {prompts}" if prompts != 60 else "") + (f" --extra {extra}" if extra != 40 else "")
+    if tuple(map(Path, models)) != MODELS:
+        options += " --models " + ",".join(str(m) for m in models)
     return (
         "python -m wavenet.evaluation.reports tts"
         + options
@@ -237,7 +270,7 @@ def _command(prompts: int, extra: int, voices: str) -> str:
 
 def render(r: dict) -> str:
     """The section, from the JSON that :func:`measure` wrote."""
-    card, s = r["card"], r["sentences"]
+    s = r["sentences"]
     read = s.get("read_in_training")
     if read is None:
         overlap = "Whether any of them is the text of a training file was not counted in this run."
@@ -247,10 +280,17 @@ def render(r: dict) -> str:
         overlap = (f"**{read} of them have the text of a file of the training or validation split**, so they are "
                    "not wholly unseen.")  # fmt: skip
     lines = [BEGIN, "", "## Text to speech", "", f"Regenerated by `{r['command']}` ({r['seconds'] / 60:.0f} minutes on "
-             f"{r['machine']}).", "",
-             f"### tts-small: {card['parameters']:,} parameters, receptive field "
-             f"{card['receptive_field_ms']:.0f} ms, {card['steps']} training steps", "",
-             f"**Held-out sentences**: the {s['prompts']} en_US_f_Allison prompts of the recipe's test split "
+             f"{r['machine']}).", "", "The models, side by side on the same sentences and voices:", ""]  # fmt: skip
+    for name, m in r["models"].items():
+        c = m["card"]
+        if c["kind"] == "two stages":
+            lines.append(f"- **{name}** (two stages): an acoustic model of {c['parameters']:,} parameters "
+                         f"({c['steps']} training steps) predicts log-mel and F0 (from the {c['f0']}) per frame; the "
+                         f"mel vocoder `{c['vocoder']}` ({c['vocoder_parameters']:,} parameters) speaks them.")  # fmt: skip
+        else:
+            lines.append(f"- **{name}** (direct): a WaveNet of {c['parameters']:,} parameters, receptive field "
+                         f"{c['receptive_field_ms']:.0f} ms, {c['steps']} training steps, reads the linguistic frames.")  # fmt: skip
+    lines += ["", f"**Held-out sentences**: the {s['prompts']} en_US_f_Allison prompts of the recipe's test split "
              "(chosen at random with a fixed seed before training) and "
              f"{s['unread']} sentences of Debian's fortunes of at most {MAX_CHARS} characters that no voice of the "
              f"corpus read (chosen at random, seed 0). {overlap}", "",
@@ -285,27 +325,32 @@ def render(r: dict) -> str:
               "|---|---:|---:|---:|---:|---:|---:|",
               f"| Allison's recordings | | {b['recordings']['prompts']:.0%} | | | | |",
               f"| espeak-ng en-us | {b['espeak-ng en-us']['all']:.0%} | {b['espeak-ng en-us']['prompts']:.0%} | | | | |"]  # fmt: skip
-    for name, w in r["wer"].items():
-        x = r["voices"][name]
-        lines.append(f"| tts-small as {name} | {w['all']:.0%} | {w['prompts']:.0%} | {x['median_f0']:.0f} Hz | "
-                     f"{x['recordings_median_f0']:.0f} Hz | {x['voiced']:.0%} | {x['recordings_voiced']:.0%} |")  # fmt: skip
     espeak_all = b["espeak-ng en-us"]["all"]
-    beaten = [name for name, w in r["wer"].items() if w["all"] < espeak_all]
-    lines += ["", f"Voices whose word error rate is below espeak-ng's {espeak_all:.0%}: "
-              + (", ".join(beaten) if beaten else "none") + "."]  # fmt: skip
-    a = [x["median_f0"] for x in r["voices"].values()]
-    c = [x["recordings_median_f0"] for x in r["voices"].values()]
-    if len(a) >= 3 and np.isfinite(a).all():
-        lines += ["", f"Across these {len(a)} voices, r = {np.corrcoef(a, c)[0, 1]:.2f} between the two median F0s."]
-    else:
-        lines += ["", "The median F0s cannot be correlated: some voices' speech has too few voiced frames for one."]
+    verdicts = []
+    for model, m in r["models"].items():
+        for name, w in m["wer"].items():
+            x = m["voices"][name]
+            lines.append(f"| {model} as {name} | {w['all']:.0%} | {w['prompts']:.0%} | {x['median_f0']:.0f} Hz | "
+                         f"{x['recordings_median_f0']:.0f} Hz | {x['voiced']:.0%} | {x['recordings_voiced']:.0%} |")  # fmt: skip
+        beaten = [name for name, w in m["wer"].items() if w["all"] < espeak_all]
+        verdict = (f"{model}: voices whose word error rate is below espeak-ng's {espeak_all:.0%}: "
+                   + (", ".join(beaten) if beaten else "none") + ".")  # fmt: skip
+        a = [x["median_f0"] for x in m["voices"].values()]
+        c = [x["recordings_median_f0"] for x in m["voices"].values()]
+        if len(a) >= 3 and np.isfinite(a).all():
+            verdict += f" Across these {len(a)} voices, r = {np.corrcoef(a, c)[0, 1]:.2f} between the two median F0s."
+        else:
+            verdict += " The median F0s cannot be correlated: some voices' speech has too few voiced frames for one."
+        verdicts.append(verdict)
+    lines += ["", *[f"- {v}" for v in verdicts]]
     if r.get("picture"):
         lines += [
             "",
-            f"![A held-out prompt: her recording and the model's speech, phones drawn](quality/{r['picture']})",
+            f"![A held-out prompt: her recording and {next(iter(r['models']))}'s speech, phones drawn]"
+            f"(quality/{r['picture']})",
         ]
     if r["samples"]:
-        lines += ["", "Samples (held-out sentences): " + ", ".join(
+        lines += ["", f"Samples of {next(iter(r['models']))} (held-out sentences): " + ", ".join(
             f"[{x['file']}](samples/{x['file']}) (\"{x['text']}\")" for x in r["samples"]) + "."]  # fmt: skip
     lines += ["", END]
     return "\n".join(lines) + "\n"

@@ -232,10 +232,17 @@ def run_info(args: argparse.Namespace) -> int:
         "features": ckpt.features.to_dict() if ckpt.features else None,
         "metadata": ckpt.metadata,
     }
+    stage = ckpt.acoustic
+    if stage is not None:  # two stages: the acoustic model, then the vocoder the rest describes
+        summary["acoustic"] = {"config": stage.model.config.to_dict(), "parameters": stage.model.parameter_count(),
+                               "vocoder": stage.path}  # fmt: skip
     if args.json:
         print(json.dumps(summary, indent=2))
         return 0
     print(f"model: {ckpt.name}{'' if ckpt.trained else ' (preset: untrained, random weights)'}")
+    if stage is not None:
+        print(f"two stages: an acoustic model of {stage.model.parameter_count():,} parameters "
+              f"({stage.model.config.to_dict()}) makes log-mel and F0 frames; the vocoder {stage.path} speaks them:")  # fmt: skip
     for key, value in cfg.to_dict().items():
         print(f"  {key}: {value}")
     print(f"parameters: {summary['parameters']:,}")

@@ -2,7 +2,7 @@
 
     from wavenet import Request, Synthesizer
 
-    synth = Synthesizer.load("checkpoints/tts-small")     # a release directory, or a preset: "debug"
+    synth = Synthesizer.load("checkpoints/tts-acoustic")  # a release directory, or a preset: "debug"
     audio = synth.synthesize(Request(text="Hello there.", speaker="asterisk-en_US_f_Allison", seed=1))
     print(audio.samples, audio.sample_rate)                 # the exact length, before anything is generated
     audio.write("hello.wav")                                # or: for pcm in audio: ... (int16 chunks of 0.1 s)

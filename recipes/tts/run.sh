@@ -1,25 +1,43 @@
 #!/usr/bin/env bash
 # Text to speech on the offline speech corpus's English voices (speech_offline's corpus, built here
 # if missing): linguistic frames from each file's text, aligned to the audio; per-voice prosody.
-#   recipes/tts/run.sh [deps] [corpus] [manifest] [prepare] [train] [voices] [eval] [generate]
+# Two models: the two-stage one (acoustic stage: acoustic.yaml, frames → log-mel and F0, spoken by
+# a mel vocoder; $work/acoustic) and the direct WaveNet (train stage: config.yaml; $work/model).
+#   recipes/tts/run.sh [deps] [corpus] [manifest] [prepare] [acoustic] [train] [voices] [eval] [generate]
 # SAY_TEXT: what the generate stage says (default: two sentences no voice read in training).
+# VOCODER: the mel vocoder release the acoustic model's frames go to (default checkpoints/mel-vocoder).
+# ACOUSTIC_OVERRIDES: key=value changes to acoustic.yaml (as TRAIN_OVERRIDES to config.yaml).
 source "$(dirname "$0")/../common.sh"
 
-default_stages=(corpus manifest prepare train voices eval generate)
+default_stages=(corpus manifest prepare acoustic train voices eval generate)
 prepare_args=(--trim-silence --normalize --valid-fraction 0.05 --features linguistic --hop 200)
 source "$recipe_dir/../speech_offline/corpus.sh"
 
 stage_manifest() { split_manifest --english-with-texts; }
 
-# Each voice's tempo and pitch against espeak-ng's, measured on its training files, saved in the model.
-stage_voices() { $PYTHON "$recipe_dir/voices.py" "$work/data/train.tsv" "$work/model" --files "${VOICE_FILES:-100}" \
-    --held-out "$work/data/valid.tsv"; }
+stage_acoustic() {
+    local vocoder=${VOCODER:-$recipe_dir/../../checkpoints/mel-vocoder} overrides
+    read -r -a overrides <<< "${ACOUSTIC_OVERRIDES:-}"
+    log "acoustic: run directory $work/acoustic_run (resumes if it holds checkpoints); spoken by $vocoder"
+    $WAVENET train "$recipe_dir/acoustic.yaml" --resume data.dir="$work/data" run_dir="$work/acoustic_run" \
+        ${overrides[@]+"${overrides[@]}"}
+    $WAVENET export "$work/acoustic_run" "$work/acoustic" --vocoder "$vocoder"
+}
+
+# Each voice's tempo and pitch against espeak-ng's, measured on its training files, saved in both models.
+stage_voices() {
+    local models=()
+    for m in "$work/acoustic" "$work/model"; do [[ -d $m ]] && models+=("$m"); done
+    $PYTHON "$recipe_dir/voices.py" "$work/data/train.tsv" "${models[@]}" --files "${VOICE_FILES:-100}" \
+        --held-out "$work/data/valid.tsv"
+}
 
 stage_generate() {
     mkdir -p "$work/samples"
     local text=${SAY_TEXT:-"The weather will be cloudy tomorrow. Please call me back after six."}
     for speaker in asterisk-en_US_f_Allison espeak-en-us-m1; do
-        $WAVENET say "$work/model" "$text" --speaker "$speaker" -o "$work/samples/$speaker.wav" --seed 1
+        $WAVENET say "$work/acoustic" "$text" --speaker "$speaker" -o "$work/samples/$speaker.wav" --seed 1
+        $WAVENET say "$work/model" "$text" --speaker "$speaker" -o "$work/samples/direct-$speaker.wav" --seed 1
     done
 }
 

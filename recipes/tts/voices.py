@@ -1,6 +1,6 @@
 """Measure each voice's prosody on its training files and save it in a text-to-speech release.
 
-    python recipes/tts/voices.py TRAIN.tsv MODEL_DIR [--files 100] [--held-out VALID.tsv]
+    python recipes/tts/voices.py TRAIN.tsv MODEL_DIR [MODEL_DIR ...] [--files 100] [--held-out VALID.tsv]
 
 For every speaker of the model, up to ``--files`` of its training files (the first in the
 manifest's order) with the text beside each, aligned to espeak-ng's reading of it
@@ -55,11 +55,11 @@ def pooled(rows: list[dict], key: str, count: str) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("manifest", type=Path)
-    parser.add_argument("model", type=Path)
+    parser.add_argument("model", type=Path, nargs="+", help="releases of the same voices: each gets the prosody")
     parser.add_argument("--files", type=int, default=100)
     parser.add_argument("--held-out", type=Path, nargs="*", default=[])
     args = parser.parse_args()
-    ckpt = load_release(args.model)
+    ckpt = load_release(args.model[0])
     options = AudioOptions(**ckpt.metadata["audio"]) if "audio" in ckpt.metadata else AudioOptions()
     readings = {}
     for speaker, recs in sorted(recordings([args.manifest], ckpt.speakers, options, args.files).items()):
@@ -103,7 +103,8 @@ def main() -> None:
     keep = {"duration_model": choice["duration"] == "trained", "f0_model": choice["f0"] == "trained"}
     voices = {s: replace(v, **{k: () for k, kept in keep.items() if not kept}) for s, v in voices.items()}
     print(f"using: durations {choice['duration']}, F0 {choice['f0']}")
-    update_metadata(args.model, {"prosody": {s: v.to_dict() for s, v in voices.items()}, "prosody_choice": choice})
+    for model in args.model:
+        update_metadata(model, {"prosody": {s: v.to_dict() for s, v in voices.items()}, "prosody_choice": choice})
     for speaker, v in voices.items():
         print(f"{speaker}: tempo {v.tempo:.2f}, median F0 {100 * 2**v.f0_mean:.0f} Hz ({len(readings[speaker])} files)")
 

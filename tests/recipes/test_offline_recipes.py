@@ -57,15 +57,20 @@ def test_speech_offline_mel_vocoder_and_tts_recipes(tmp_path):
 
     tts = tmp_path / "tts"  # text to speech: the English voices, each file's text aligned to it
     overrides = CONDITIONED + " model.layers_per_stack=4"  # the config names 11 layers; the debug model has 4
-    run_recipe("tts", tts, CORPUS=str(work / "corpus"), TRAIN_OVERRIDES=overrides, VOICE_FILES="2", SAY_TEXT="Hello.")
+    acoustic = "train.steps=4 train.eval_every=2 train.checkpoint_every=2 model.hidden=16 model.layers=2"
+    run_recipe("tts", tts, CORPUS=str(work / "corpus"), TRAIN_OVERRIDES=overrides, VOICE_FILES="2", SAY_TEXT="Hello.",
+               ACOUSTIC_OVERRIDES=acoustic, VOCODER=str(vocoder / "model"))  # fmt: skip
     data = PreparedData(tts / "data")
-    assert data.features.kind == "linguistic"
+    assert data.features.kind == "linguistic" and data.mel.n_mels == 80
     assert all(not name.startswith("asterisk-") or name == "asterisk-en_US_f_Allison" for name in data.speakers)
-    ckpt = load_release(tts / "model")
-    assert set(ckpt.metadata["prosody"]) == set(ckpt.speakers)  # every voice measured
-    said = sorted((tts / "samples").glob("*.wav"))
-    assert [p.stem for p in said] == ["asterisk-en_US_f_Allison", "espeak-en-us-m1"]
-    assert all(len(sf.read(p)[0]) % 200 == 0 for p in said)
+    for model in ("model", "acoustic"):
+        ckpt = load_release(tts / model)
+        assert set(ckpt.metadata["prosody"]) == set(ckpt.speakers)  # every voice measured
+    assert ckpt.acoustic is not None and ckpt.acoustic.vocoder.name == "model"  # the two-stage release, its vocoder
+    said = sorted(p.stem for p in (tts / "samples").glob("*.wav"))
+    assert said == ["asterisk-en_US_f_Allison", "direct-asterisk-en_US_f_Allison", "direct-espeak-en-us-m1",
+                    "espeak-en-us-m1"]  # fmt: skip
+    assert all(len(sf.read(p)[0]) % 200 == 0 for p in (tts / "samples").glob("*.wav"))
 
     # The quality reports end to end, small, on what the recipes made (their figures, pictures and samples in tmp_path).
     quality, none = tmp_path / "docs" / "quality", tmp_path / "none"
@@ -79,9 +84,12 @@ def test_speech_offline_mel_vocoder_and_tts_recipes(tmp_path):
     allison = figures["vocoder"]["groups"]["asterisk-en_US_f_Allison"]
     assert {"wer", "stoi", "pesq", "dnsmos"} <= set(allison[conditioned.OWN]) and "wer" in allison["Griffin-Lim"]
     assert "against Griffin-Lim's" in conditioned.render(figures)
-    spoken = tts_report.measure(model=tts / "model", data=tts / "data", prompts=2, extra=2,
+    spoken = tts_report.measure(models=(tts / "acoustic", tts / "model"), data=tts / "data", prompts=2, extra=2,
                                 voices="asterisk-en_US_f_Allison", json_path=quality / "tts.json")  # fmt: skip
-    assert "| tts-small as asterisk-en_US_f_Allison |" in tts_report.render(spoken)
+    rendered = tts_report.render(spoken)
+    assert (
+        "| acoustic as asterisk-en_US_f_Allison |" in rendered and "| model as asterisk-en_US_f_Allison |" in rendered
+    )
     assert spoken["sentences"]["read_in_training"] >= 0 and (quality / "tts-alignment.png").is_file()
 
 

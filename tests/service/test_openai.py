@@ -81,7 +81,7 @@ def test_models_lists_what_is_served(client):
 
 
 def test_the_readme_client_example_runs_against_the_bundled_model(tmp_path):
-    """The five lines in the README's quickstart, as written, against `wavenet serve` on the bundled tts-small."""
+    """The five lines in the README's quickstart, as written, against `wavenet serve` on the bundled tts-acoustic."""
     import re
     import subprocess
     import sys
@@ -91,7 +91,7 @@ def test_the_readme_client_example_runs_against_the_bundled_model(tmp_path):
     quickstart = (root / "README.md").read_text(encoding="utf-8").split("## Quickstart", 1)[1].split("\n## ", 1)[0]
     code = re.search(r"```python\n(.*?)```", quickstart, re.S).group(1)
     assert len([line for line in code.splitlines() if line.strip()]) <= 5
-    server = Server(str(root / "checkpoints" / "tts-small"))
+    server = Server(str(root / "checkpoints" / "tts-acoustic"))
     try:
         code = code.replace("http://127.0.0.1:8000", server.url)
         done = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=120)

@@ -190,3 +190,13 @@ def test_the_server_speaks_a_two_stage_release_with_the_exact_length_in_its_head
     synth = Synthesizer(ckpt, "native")
     audio = synth.synthesize(Request(text=text, speaker="en-us+f3", seed=5))
     assert response.content[44:] == np.concatenate(list(audio)).astype("<i2").tobytes()
+
+
+def test_info_describes_both_stages_and_eval_refuses_a_two_stage_release(released, capsys):
+    from wavenet.cli import main
+
+    assert main(["info", str(released / "model")]) == 0
+    out = capsys.readouterr().out
+    assert "two stages: an acoustic model of" in out and "mel-vocoder speaks them" in out
+    assert main(["eval", str(released / "model"), str(released)]) == 2
+    assert "a two-stage text-to-speech release gives no likelihood of audio" in capsys.readouterr().err

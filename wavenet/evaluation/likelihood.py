@@ -144,6 +144,11 @@ def evaluate(
     baseline_data: str | None = None,
     speaker: int | None = None,
 ) -> Report:
+    if checkpoint.acoustic is not None:
+        raise WavenetError(
+            f"{checkpoint.name}: a two-stage text-to-speech release gives no likelihood of audio; evaluate its vocoder "
+            f"({checkpoint.acoustic.path}), or measure its speech (python -m wavenet.evaluation.reports tts)"
+        )
     options = checkpoint.audio
     mu = checkpoint.config.mu
     files = collect_inputs(inputs)

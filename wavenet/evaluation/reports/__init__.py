@@ -6,7 +6,7 @@
 |------------------|----------------------------------------------------------------------|----------------------|
 | ``unconditioned``| speech-small and piano-small: held-out bits, generated audio, pitch   | quality/report.json  |
 | ``conditioned``  | mel-vocoder (resynthesis, word error rate) and midi-piano (onsets)    | quality/conditioned.json |
-| ``tts``          | tts-small: alignment, prosody, word error rate, voices                | quality/tts.json     |
+| ``tts``          | tts-acoustic beside tts-small: alignment, prosody, word error rate, voices | quality/tts.json |
 
 Each measures into its JSON file, then renders its section of QUALITY.md from that file alone
 (``--render-only`` skips the measuring). Needs the ``[dev]`` extra (matplotlib, pocketsphinx,

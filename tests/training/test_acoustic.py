@@ -200,3 +200,18 @@ def test_info_describes_both_stages_and_eval_refuses_a_two_stage_release(release
     assert "two stages: an acoustic model of" in out and "mel-vocoder speaks them" in out
     assert main(["eval", str(released / "model"), str(released)]) == 2
     assert "a two-stage text-to-speech release gives no likelihood of audio" in capsys.readouterr().err
+
+
+def test_an_acoustic_run_can_start_from_an_acoustic_release(tmp_path, prepared, released, vocoder):
+    from wavenet.training.trainer import Trainer
+
+    (tmp_path / "config.yaml").write_text(CONFIG.format(data=prepared))
+    config = load_run_config(
+        tmp_path / "config.yaml", [f"run_dir={tmp_path / 'run'}", f"train.init_from={released / 'model'}"]
+    )
+    started = Trainer(config).model.state_dict()
+    shipped = load_release(released / "model").acoustic.model.state_dict()
+    assert all(torch.equal(started[name], shipped[name]) for name in shipped)  # the same data: the same statistics too
+    wrong = load_run_config(tmp_path / "config.yaml", [f"run_dir={tmp_path / 'run'}", f"train.init_from={vocoder}"])
+    with pytest.raises(WavenetError, match="task acoustic starts from a two-stage"):
+        Trainer(wrong)

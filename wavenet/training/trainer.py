@@ -47,6 +47,7 @@ from wavenet.training.yaml_file import to_yaml
 log = logging.getLogger(__name__)
 
 ANY_SPEAKER = "any"  # the speaker name of the extra id that data.speaker_dropout trains
+DATA_STATISTICS = ("input_mean", "input_std", "mel_mean", "mel_std")  # an acoustic model's: its data's, kept
 
 
 def rng_state() -> dict[str, Any]:
@@ -89,15 +90,15 @@ def warm_start(
     part and zeros in the rest, so the new inputs start silent. The speaker table is loaded row by row:
     each of this model's speakers takes the row of the source's speaker of the same name (of the
     same id where either has no names); a speaker the source lacks keeps its fresh row, and is
-    listed as ``speaker_embedding.weight[name]``. The conditioner's feature statistics are the
-    data's, never the source's.
+    listed as ``speaker_embedding.weight[name]``. The conditioner's feature statistics (an acoustic
+    model's input and mel statistics) are the data's, never the source's.
     """
     own = model.state_dict()
     loaded, initialised = [], []
     with torch.no_grad():
         for name, tensor in own.items():
             theirs = source.get(name)
-            if name.startswith("conditioner.") and name.split(".")[-1] in ("mean", "std"):
+            if name.startswith("conditioner.") and name.split(".")[-1] in ("mean", "std") or name in DATA_STATISTICS:
                 continue  # the statistics of this run's data
             if name == "speaker_embedding.weight" and theirs is not None and theirs.shape[1:] == tensor.shape[1:]:
                 if speakers and source_speakers:
@@ -220,7 +221,12 @@ class Trainer:
             release = load_release(path)
         except WavenetError as error:
             raise WavenetError(f"train.init_from: {error}") from None
-        loaded, initialised = warm_start(self.model, release.model.state_dict(), self.speakers, release.speakers)
+        acoustic = self.config.task == "acoustic"
+        if acoustic != (release.acoustic is not None):
+            wanted = "a two-stage (acoustic) release" if acoustic else "a WaveNet release"
+            raise WavenetError(f"train.init_from: {path}: task {self.config.task} starts from {wanted}")
+        source = release.acoustic.model if acoustic else release.model
+        loaded, initialised = warm_start(self.model, source.state_dict(), self.speakers, release.speakers)
         if not loaded:
             raise WavenetError(f"train.init_from: {path}: no tensor of it fits this run's model")
         if self.ema is not None:

@@ -72,6 +72,13 @@ class AcousticConfig:
         return out
 
     @property
+    def parameters(self) -> int:
+        """How many parameters the model has, known before it is built (a release is checked against a limit)."""
+        h, k = self.hidden, self.kernel_size
+        blocks = self.layers * (h * h * k + h + 2 * h)  # convolution and its bias, layer norm
+        return (INPUT_CHANNELS + 1) * h + self.n_speakers * h + blocks + (h + 1) * self.outputs
+
+    @property
     def outputs(self) -> int:
         """Per frame: the mel bands, log F0, the voicing logit."""
         return self.n_mels + 2

@@ -448,7 +448,14 @@ def _load_acoustic(directory: Path, raw: dict[str, Any], device: str | torch.dev
     where = metadata.get("vocoder")
     if not isinstance(where, str) or not where:
         raise WavenetError(f"{config_path}: metadata.vocoder: must name the vocoder release (a path relative to it)")
+    if config.parameters > MAX_PARAMETERS:
+        raise WavenetError(
+            f"{config_path}: model: its sizes make {config.parameters:,} parameters, more than the limit of "
+            f"{MAX_PARAMETERS:,}"
+        )
     vocoder_dir = (directory / where).resolve()
+    if (vocoder_dir / CONFIG).is_file() and (_read_json(vocoder_dir / CONFIG) or {}).get("format") == ACOUSTIC_FORMAT:
+        raise WavenetError(f"{config_path}: metadata.vocoder: {where} is another two-stage release, not a mel vocoder")
     try:
         vocoder = load_release(vocoder_dir, device)
     except WavenetError as err:

@@ -2,6 +2,7 @@
 machinery (resumed exactly, exported beside its vocoder), and synthesis that makes each sentence's frames as
 the vocoder reaches them and gives the same audio as the frames made all at once."""
 
+import json
 import shutil
 
 import numpy as np
@@ -122,6 +123,23 @@ def test_a_two_stage_release_loads_its_vocoder_and_fits_it(released, vocoder, tm
         ckpt.speaker_id(2)
     with pytest.raises(WavenetError, match="--vocoder: an acoustic release names"):
         export(released / "run", tmp_path / "none", "latest")
+    for config in (AcousticConfig(), AcousticConfig(n_speakers=3, hidden=8, layers=2, kernel_size=3)):
+        assert config.parameters == AcousticModel(config).parameter_count()
+    looped = tmp_path / "looped"  # a release that names itself as its vocoder
+    shutil.copytree(released / "model", looped)
+    raw = json.loads((looped / "config.json").read_text())
+    (looped / "config.json").write_text(json.dumps({**raw, "metadata": {**raw["metadata"], "vocoder": "."}}))
+    with pytest.raises(WavenetError, match="looped/config.json: metadata.vocoder: .* is another two-stage release"):
+        load_release(looped)
+    huge = tmp_path / "huge"
+    shutil.copytree(released / "model", huge)
+    (huge / "config.json").write_text((huge / "config.json").read_text().replace('"hidden": 16', '"hidden": 2048'))
+    (huge / "config.json").write_text((huge / "config.json").read_text().replace('"layers": 2', '"layers": 32'))
+    (huge / "config.json").write_text(
+        (huge / "config.json").read_text().replace('"kernel_size": 3', '"kernel_size": 31')
+    )
+    with pytest.raises(WavenetError, match="huge/config.json: model: its sizes make .* more than the limit"):
+        load_release(huge)
     shutil.copytree(released / "model", tmp_path / "deeper" / "moved")  # its vocoder is not where it says
     with pytest.raises(WavenetError, match="moved/config.json: metadata.vocoder: checkpoint .*mel-vocoder: not a dir"):
         load_release(tmp_path / "deeper" / "moved")

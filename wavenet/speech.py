@@ -37,6 +37,7 @@ class SpeechFeed(FrameFeed):
         if f0 not in F0_SOURCES:
             raise WavenetError(f"metadata.f0: must be one of {', '.join(F0_SOURCES)}, got {f0!r}")
         self._stage, self._speaker, self._f0 = stage, speaker, f0
+        self.sentences = list(sentences)  # what the feed speaks, as planned
         self._pending = deque(sentences)
         self._ahead = round(AHEAD_SECONDS * vocoder.config.sample_rate)
         self.frames_total = sum(len(s) for s in sentences)

@@ -152,9 +152,9 @@ def test_speech_is_made_sentence_by_sentence_and_sounds_as_if_made_at_once(relea
     ckpt = synth.checkpoint
     text = "Hello there. Call me back. Thank you!"
     audio = synth.synthesize(Request(text=text, speaker="en-us", seed=3, temperature=0.8))
-    planned = text_frames(ckpt, text, 0)
-    assert len(planned) == 3 and audio.samples == sum(len(f) for f in planned) * 200
     feed = audio.plan.frames
+    planned = feed.sentences
+    assert len(planned) == len(text_frames(ckpt, text, 0)) == 3 and audio.samples == sum(len(f) for f in planned) * 200
     chunks = iter(audio)
     first = next(chunks)
     assert feed.available == len(planned[0]) and not feed.closed  # one sentence made: the audio has begun

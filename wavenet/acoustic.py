@@ -29,6 +29,8 @@ from torch import nn
 from wavenet.errors import WavenetError
 from wavenet.text import linguistic
 
+F0_SOURCES = ("model", "prosody")  # a release's metadata.f0: the acoustic model's F0, or the prosody model's
+
 # The linguistic channels the model reads: all but the last two (log F0, voicing), which it predicts.
 INPUT_CHANNELS = linguistic.CHANNELS - 2
 LIMITS: dict[str, tuple[int, int]] = {

@@ -37,7 +37,7 @@ import torch
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save
 
-from wavenet.acoustic import AcousticConfig, AcousticModel
+from wavenet.acoustic import F0_SOURCES, AcousticConfig, AcousticModel
 from wavenet.data.audio import AudioOptions
 from wavenet.data.features import FeatureOptions
 from wavenet.errors import WavenetError
@@ -445,6 +445,10 @@ def _load_acoustic(directory: Path, raw: dict[str, Any], device: str | torch.dev
     if features.kind != "linguistic":
         raise WavenetError(f"{config_path}: features: an acoustic model reads linguistic frames, not {features.kind}")
     _check_prosody(metadata.get("prosody"), speakers, config_path)
+    if metadata.get("f0", "model") not in F0_SOURCES:
+        raise WavenetError(
+            f"{config_path}: metadata.f0: must be one of {', '.join(F0_SOURCES)}, got {metadata.get('f0')!r}"
+        )
     where = metadata.get("vocoder")
     if not isinstance(where, str) or not where:
         raise WavenetError(f"{config_path}: metadata.vocoder: must name the vocoder release (a path relative to it)")

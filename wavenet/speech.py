@@ -17,6 +17,7 @@ from collections import deque
 
 import numpy as np
 
+from wavenet.acoustic import F0_SOURCES
 from wavenet.data.features import vocoder_frames
 from wavenet.errors import WavenetError
 from wavenet.generation.conditioning import FrameFeed
@@ -24,7 +25,6 @@ from wavenet.release import AcousticStage
 from wavenet.text import linguistic
 
 AHEAD_SECONDS = 0.5  # the next sentence's frames are made when generation comes this close to the last frame made
-F0_SOURCES = ("model", "prosody")  # metadata.f0: the acoustic model's F0, or the prosody model's (its frames')
 
 
 class SpeechFeed(FrameFeed):

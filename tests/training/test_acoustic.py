@@ -131,6 +131,12 @@ def test_a_two_stage_release_loads_its_vocoder_and_fits_it(released, vocoder, tm
     (looped / "config.json").write_text(json.dumps({**raw, "metadata": {**raw["metadata"], "vocoder": "."}}))
     with pytest.raises(WavenetError, match="looped/config.json: metadata.vocoder: .* is another two-stage release"):
         load_release(looped)
+    odd = tmp_path / "odd"
+    shutil.copytree(released / "model", odd)
+    raw = json.loads((odd / "config.json").read_text())
+    (odd / "config.json").write_text(json.dumps({**raw, "metadata": {**raw["metadata"], "f0": "guess"}}))
+    with pytest.raises(WavenetError, match="odd/config.json: metadata.f0: must be one of model, prosody, got 'guess'"):
+        load_release(odd)
     huge = tmp_path / "huge"
     shutil.copytree(released / "model", huge)
     (huge / "config.json").write_text((huge / "config.json").read_text().replace('"hidden": 16', '"hidden": 2048'))

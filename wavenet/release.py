@@ -19,7 +19,9 @@ gives a freshly initialised, untrained model.
 **Two-stage text to speech** (``"format": "wavenet-acoustic"``): the same two files hold an
 acoustic model (:mod:`wavenet.acoustic`; ``model`` holds its AcousticConfig, ``features`` the
 linguistic frames it reads), and ``metadata.vocoder`` names the mel vocoder release that speaks
-its frames, as a path relative to the release directory (``"../mel-vocoder"``). Loading it loads
+its frames, as a path relative to the release directory (``"../mel-vocoder"``), and
+``metadata.vocoder_unheard`` the voices that vocoder held out of its training (it speaks them with
+its ``any`` id, as it speaks a voice it has no id for). Loading it loads
 both: the :class:`Checkpoint` is the vocoder's WaveNet, addressed by the acoustic model's
 speakers and taking text, with the first stage in ``Checkpoint.acoustic``.
 """
@@ -130,10 +132,11 @@ class AcousticStage:
     model: AcousticModel
     vocoder: Checkpoint
     path: str  # metadata.vocoder, as written
+    unheard: tuple[str, ...] = ()  # metadata.vocoder_unheard: voices the vocoder has an id for but never trained
 
     def vocoder_speaker(self, name: str | None) -> int:
         """The vocoder's id for a voice: its own of that name where it was trained on it, else its default ("any")."""
-        if name is not None and name in self.vocoder.speakers:
+        if name is not None and name in self.vocoder.speakers and name not in self.unheard:
             return self.vocoder.speakers[name]
         return self.vocoder.default_speaker
 
@@ -449,6 +452,9 @@ def _load_acoustic(directory: Path, raw: dict[str, Any], device: str | torch.dev
         raise WavenetError(
             f"{config_path}: metadata.f0: must be one of {', '.join(F0_SOURCES)}, got {metadata.get('f0')!r}"
         )
+    unheard = metadata.get("vocoder_unheard", [])
+    if not isinstance(unheard, list) or not all(isinstance(n, str) and n in speakers for n in unheard):
+        raise WavenetError(f"{config_path}: metadata.vocoder_unheard: must be a list of the model's speakers")
     where = metadata.get("vocoder")
     if not isinstance(where, str) or not where:
         raise WavenetError(f"{config_path}: metadata.vocoder: must name the vocoder release (a path relative to it)")
@@ -489,5 +495,5 @@ def _load_acoustic(directory: Path, raw: dict[str, Any], device: str | torch.dev
     merged = {**metadata, **{k: vocoder.metadata[k] for k in sampling if k in vocoder.metadata}}
     return Checkpoint(
         model=vocoder.model, name=directory.resolve().name, speakers=speakers, metadata=merged, features=features,
-        acoustic=AcousticStage(model, vocoder, where),
+        acoustic=AcousticStage(model, vocoder, where, tuple(unheard)),
     )  # fmt: skip

@@ -20,7 +20,7 @@ from wavenet.data.prepare import prepare
 from wavenet.errors import WavenetError
 from wavenet.generation.registry import make_generator
 from wavenet.model_config import WaveNetConfig
-from wavenet.release import load_release, save_release
+from wavenet.release import load_release, save_release, update_metadata
 from wavenet.synthesizer import Request, Synthesizer, text_frames
 from wavenet.text.espeak import render
 from wavenet.text.normalize import normalize
@@ -119,6 +119,11 @@ def test_a_two_stage_release_loads_its_vocoder_and_fits_it(released, vocoder, tm
     assert ckpt.features.kind == "linguistic" and set(ckpt.speakers) == {"en-us", "en-us+f3"}
     assert ckpt.acoustic.vocoder_speaker("en-us") == 0 and ckpt.acoustic.vocoder_speaker("en-us+f3") == 2  # any
     assert ckpt.speaker_id(1) == 1
+    update_metadata(released / "model", {"vocoder_unheard": ["en-us"]})  # a voice the vocoder held out: its any
+    assert load_release(released / "model").acoustic.vocoder_speaker("en-us") == 2
+    update_metadata(released / "model", {"vocoder_unheard": []})
+    with pytest.raises(WavenetError, match="metadata.vocoder_unheard: must be a list of the model's speakers"):
+        update_metadata(released / "model", {"vocoder_unheard": ["nobody"]})
     with pytest.raises(WavenetError, match="unknown speaker 2"):
         ckpt.speaker_id(2)
     with pytest.raises(WavenetError, match="--vocoder: an acoustic release names"):

@@ -154,15 +154,21 @@ def save_release(
     speakers = dict(speakers or {})
     _check_speakers(speakers, model.config.n_speakers, directory / CONFIG)
     _check_features(features, model.config, directory / CONFIG)
+    _write(directory, FORMAT, model, speakers, features, metadata or {})
+
+
+def _write(directory: Path, fmt: str, model: torch.nn.Module, speakers: dict[str, int],
+           features: FeatureOptions | None, metadata: dict[str, Any]) -> None:  # fmt: skip
+    """The weights (float32) and config.json of a release of either format, each replaced atomically."""
     tensors = {k: v.detach().to("cpu", torch.float32).contiguous() for k, v in model.state_dict().items()}
-    atomic_write_bytes(directory / WEIGHTS, save(tensors, metadata={"format": FORMAT}))
+    atomic_write_bytes(directory / WEIGHTS, save(tensors, metadata={"format": fmt}))
     config = {
-        "format": FORMAT,
+        "format": fmt,
         "version": VERSION,
         "model": model.config.to_dict(),
         "speakers": speakers,
         **({"features": features.to_dict()} if features is not None else {}),
-        "metadata": metadata or {},
+        "metadata": metadata,
     }
     atomic_write_text(directory / CONFIG, json.dumps(config, indent=2) + "\n")
 
@@ -186,22 +192,9 @@ def load_release(directory: Path, device: str | torch.device = "cpu") -> Checkpo
         return _load_acoustic(directory, raw, device)
     config, speakers, metadata, features = _read_config(config_path, raw)
     expected = state_shapes(config)  # shapes without memory
-    parameters = sum(math.prod(shape) for shape in expected.values())
-    if parameters > MAX_PARAMETERS:
-        raise WavenetError(
-            f"{config_path}: model: its sizes make {parameters:,} parameters, more than the limit of {MAX_PARAMETERS:,}"
-        )
+    _check_size(sum(math.prod(shape) for shape in expected.values()), config_path)
     _check_declared_tensors(weights_path, expected)
-    try:
-        tensors = load_file(weights_path)
-    except (SafetensorError, OSError, ValueError) as err:
-        raise WavenetError(f"{weights_path}: not a readable safetensors file ({_one_line(err)})") from None
-    for key, tensor in tensors.items():
-        if not torch.isfinite(tensor).all():
-            raise WavenetError(f"{weights_path}: tensor {key}: holds NaN or infinite values")
-    model = WaveNet(config)
-    model.load_state_dict({k: v.to(torch.float32) for k, v in tensors.items()})
-    model.to(device).eval()
+    model = _load_weights(WaveNet(config), weights_path, device)
     name = directory.resolve().name
     return Checkpoint(model=model, name=name, speakers=speakers, metadata=metadata, features=features)
 
@@ -223,11 +216,28 @@ def _read_json(config_path: Path) -> Any:
     return raw
 
 
-def _read_config(
-    config_path: Path, raw: Any
-) -> tuple[WaveNetConfig, dict[str, int], dict[str, Any], FeatureOptions | None]:
-    if not isinstance(raw, dict) or raw.get("format") != FORMAT:
-        raise WavenetError(f'{config_path}: format: not a wavenet release config (expected "format": "{FORMAT}")')
+def _check_size(parameters: int, config_path: Path) -> None:
+    if parameters > MAX_PARAMETERS:
+        raise WavenetError(
+            f"{config_path}: model: its sizes make {parameters:,} parameters, more than the limit of {MAX_PARAMETERS:,}"
+        )
+
+
+def _load_weights(model: torch.nn.Module, weights_path: Path, device: str | torch.device) -> torch.nn.Module:
+    """``model`` with the file's weights (their names and shapes already checked), every one finite, on ``device``."""
+    try:
+        tensors = load_file(weights_path)
+    except (SafetensorError, OSError, ValueError) as err:
+        raise WavenetError(f"{weights_path}: not a readable safetensors file ({_one_line(err)})") from None
+    for key, tensor in tensors.items():
+        if not torch.isfinite(tensor).all():
+            raise WavenetError(f"{weights_path}: tensor {key}: holds NaN or infinite values")
+    model.load_state_dict({k: v.to(torch.float32) for k, v in tensors.items()})
+    return model.to(device).eval()
+
+
+def _check_header(raw: Any, config_path: Path) -> None:
+    """The version and keys every release config has (its format is checked by who reads it)."""
     if raw.get("version") != VERSION:
         raise WavenetError(
             f"{config_path}: version: unsupported version {raw.get('version')!r} (this code reads {VERSION})"
@@ -235,6 +245,14 @@ def _read_config(
     unknown = sorted(set(raw) - {"format", "version", "model", "speakers", "features", "metadata"})
     if unknown:
         raise WavenetError(f"{config_path}: unknown key(s) {', '.join(unknown)}")
+
+
+def _read_config(
+    config_path: Path, raw: Any
+) -> tuple[WaveNetConfig, dict[str, int], dict[str, Any], FeatureOptions | None]:
+    if not isinstance(raw, dict) or raw.get("format") != FORMAT:
+        raise WavenetError(f'{config_path}: format: not a wavenet release config (expected "format": "{FORMAT}")')
+    _check_header(raw, config_path)
     config = WaveNetConfig.from_dict(raw.get("model"), source=str(config_path))
     speakers = raw.get("speakers") or {}
     _check_speakers(speakers, config.n_speakers, config_path)
@@ -394,17 +412,7 @@ def save_acoustic_release(
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     _check_speakers(speakers, model.config.n_speakers, directory / CONFIG)
-    tensors = {k: v.detach().to("cpu", torch.float32).contiguous() for k, v in model.state_dict().items()}
-    atomic_write_bytes(directory / WEIGHTS, save(tensors, metadata={"format": ACOUSTIC_FORMAT}))
-    config = {
-        "format": ACOUSTIC_FORMAT,
-        "version": VERSION,
-        "model": model.config.to_dict(),
-        "speakers": speakers,
-        "features": FeatureOptions("linguistic", hop).to_dict(),
-        "metadata": metadata,
-    }
-    atomic_write_text(directory / CONFIG, json.dumps(config, indent=2) + "\n")
+    _write(directory, ACOUSTIC_FORMAT, model, speakers, FeatureOptions("linguistic", hop), metadata)
 
 
 def update_metadata(directory: Path, changes: dict[str, Any]) -> None:
@@ -428,13 +436,7 @@ def update_metadata(directory: Path, changes: dict[str, Any]) -> None:
 def _load_acoustic(directory: Path, raw: dict[str, Any], device: str | torch.device) -> Checkpoint:
     """A two-stage text-to-speech release: its acoustic model and the vocoder its metadata names, checked to fit."""
     config_path, weights_path = directory / CONFIG, directory / WEIGHTS
-    if raw.get("version") != VERSION:
-        raise WavenetError(
-            f"{config_path}: version: unsupported version {raw.get('version')!r} (this code reads {VERSION})"
-        )
-    unknown = sorted(set(raw) - {"format", "version", "model", "speakers", "features", "metadata"})
-    if unknown:
-        raise WavenetError(f"{config_path}: unknown key(s) {', '.join(unknown)}")
+    _check_header(raw, config_path)
     config = AcousticConfig.from_dict(raw.get("model"), str(config_path))
     speakers = raw.get("speakers") or {}
     _check_speakers(speakers, config.n_speakers, config_path)
@@ -458,11 +460,7 @@ def _load_acoustic(directory: Path, raw: dict[str, Any], device: str | torch.dev
     where = metadata.get("vocoder")
     if not isinstance(where, str) or not where:
         raise WavenetError(f"{config_path}: metadata.vocoder: must name the vocoder release (a path relative to it)")
-    if config.parameters > MAX_PARAMETERS:
-        raise WavenetError(
-            f"{config_path}: model: its sizes make {config.parameters:,} parameters, more than the limit of "
-            f"{MAX_PARAMETERS:,}"
-        )
+    _check_size(config.parameters, config_path)
     vocoder_dir = (directory / where).resolve()
     if (vocoder_dir / CONFIG).is_file() and (_read_json(vocoder_dir / CONFIG) or {}).get("format") == ACOUSTIC_FORMAT:
         raise WavenetError(f"{config_path}: metadata.vocoder: {where} is another two-stage release, not a mel vocoder")
@@ -479,17 +477,8 @@ def _load_acoustic(directory: Path, raw: dict[str, Any], device: str | torch.dev
             f"this model makes {config.n_mels} every {features.hop}"
         )
     model = AcousticModel(config)
-    expected = {k: tuple(v.shape) for k, v in model.state_dict().items()}
-    _check_declared_tensors(weights_path, expected)
-    try:
-        tensors = load_file(weights_path)
-    except (SafetensorError, OSError, ValueError) as err:
-        raise WavenetError(f"{weights_path}: not a readable safetensors file ({_one_line(err)})") from None
-    for key, tensor in tensors.items():
-        if not torch.isfinite(tensor).all():
-            raise WavenetError(f"{weights_path}: tensor {key}: holds NaN or infinite values")
-    model.load_state_dict({k: v.to(torch.float32) for k, v in tensors.items()})
-    model.to(device).eval()
+    _check_declared_tensors(weights_path, {k: tuple(v.shape) for k, v in model.state_dict().items()})
+    model = _load_weights(model, weights_path, device)
     # How the audio is sampled and played is the vocoder's: its level, pre-emphasis and temperatures.
     sampling = ("audio", "temperature", "voiced_temperature_scale")
     merged = {**metadata, **{k: vocoder.metadata[k] for k in sampling if k in vocoder.metadata}}

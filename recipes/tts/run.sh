@@ -4,9 +4,11 @@
 # Two models: the two-stage one (acoustic stage: acoustic.yaml, frames → log-mel and F0, spoken by
 # a mel vocoder; $work/acoustic) and the direct WaveNet (train stage: config.yaml; $work/model).
 #   recipes/tts/run.sh [deps] [corpus] [manifest] [prepare] [acoustic] [train] [voices] [eval] [generate]
+# Not run unless named: the vocoder stage (below; measured worse than the vocoder it starts from).
 # SAY_TEXT: what the generate stage says (default: two sentences no voice read in training).
 # VOCODER: the mel vocoder release the acoustic model's frames go to (default checkpoints/mel-vocoder).
-# ACOUSTIC_OVERRIDES: key=value changes to acoustic.yaml (as TRAIN_OVERRIDES to config.yaml).
+# ACOUSTIC_OVERRIDES, VOCODER_OVERRIDES: key=value changes to acoustic.yaml, vocoder.yaml (as TRAIN_OVERRIDES
+# to config.yaml).
 source "$(dirname "$0")/../common.sh"
 
 default_stages=(corpus manifest prepare acoustic train voices eval generate)
@@ -22,6 +24,27 @@ stage_acoustic() {
     $WAVENET train "$recipe_dir/acoustic.yaml" --resume data.dir="$work/data" run_dir="$work/acoustic_run" \
         ${overrides[@]+"${overrides[@]}"}
     $WAVENET export "$work/acoustic_run" "$work/acoustic" --vocoder "$vocoder"
+}
+
+# The vocoder fine-tuned on the acoustic model's frames for the training files, at the recordings' timing
+# (predicted_frames.py; ENVELOPE=recorded keeps the recordings' reflection coefficients); it keeps
+# $VOCODER's sampling settings. $work/acoustic is exported again to be spoken by it, and its voices
+# measured again. Measured on held-out prompts (recipes/README.md): both kinds speak worse than $VOCODER
+# (their free-running output drifts loud or silent), so no default stage runs it.
+stage_vocoder() {
+    local vocoder=${VOCODER:-$recipe_dir/../../checkpoints/mel-vocoder} overrides sampling
+    read -r -a overrides <<< "${VOCODER_OVERRIDES:-}"
+    log "vocoder: $work/acoustic's frames -> $work/predicted; run directory $work/vocoder_run, from $vocoder"
+    $PYTHON "$recipe_dir/predicted_frames.py" "$work/acoustic" "$work/data" "$work/predicted" \
+        --envelope "${ENVELOPE:-predicted}"
+    $WAVENET train "$recipe_dir/vocoder.yaml" --resume data.dir="$work/predicted" run_dir="$work/vocoder_run" \
+        train.init_from="$vocoder" ${overrides[@]+"${overrides[@]}"}
+    read -r -a sampling <<< "$($PYTHON -c 'import json, sys
+m = json.load(open(sys.argv[1] + "/config.json"))["metadata"]
+print(" ".join(f"--{o} {m[k]}" for o, k in (("temperature", "temperature"), ("voiced-scale", "voiced_temperature_scale")) if k in m))' "$vocoder")"
+    $WAVENET export "$work/vocoder_run" "$work/vocoder" ${sampling[@]+"${sampling[@]}"}
+    $WAVENET export "$work/acoustic_run" "$work/acoustic" --vocoder "$work/vocoder"
+    stage_voices  # the export rewrote the release's metadata, the voices' prosody with it
 }
 
 # Each voice's tempo and pitch against espeak-ng's, measured on its training files, saved in both models.

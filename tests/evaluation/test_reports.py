@@ -8,9 +8,9 @@ import copy
 
 import pytest
 
-from wavenet.evaluation.reports import common, conditioned, tts, unconditioned
+from wavenet.evaluation.reports import common, conditioned, tts, tts_voices, unconditioned
 
-SECTIONS = [unconditioned, conditioned, tts]
+SECTIONS = [unconditioned, conditioned, tts, tts_voices]
 
 
 @pytest.mark.parametrize("report", SECTIONS, ids=lambda m: m.__name__.rsplit(".", 1)[-1])
@@ -70,6 +70,24 @@ def test_verdicts_follow_the_figures():
     assert (
         "| two as asterisk-en_US_f_Allison | 30% |" in rendered and f"| {model} as asterisk-en_US_f_Allison" in rendered
     )
+
+
+def test_every_voice_table_counts_what_its_figures_say():
+    voice = {"wer": 0.5, "median_f0": 200.0, "recordings_median_f0": 190.0, "voiced": 0.7, "recordings_voiced": 0.75}
+    table = {"command": "c", "machine": "m", "seconds": 120.0, "texts": ["a"], "espeak": {"wer": 0.9},
+             "sentences": {"count": 1, "prompts": 1, "unread": 0},
+             "models": {"two": {"fingerprint": "f", "voices": {
+                 "a": voice, "b": {**voice, "wer": 0.95, "median_f0": 100.0, "recordings_median_f0": 105.0},
+                 "c": {**voice, "voiced": 0.2, "median_f0": 150.0, "recordings_median_f0": 150.0}}}}}  # fmt: skip
+    figures = {"tables": {"1": table, "3": {**table, "sentences": {"count": 3, "prompts": 2, "unread": 1}}}}
+    rendered = tts_voices.render(figures)
+    assert "espeak-ng en-us reading the same sentences: **90%** WER" in rendered
+    assert "two: 3 voices measured; WER below espeak-ng's in **2**; voiced share within 10 points" in rendered
+    assert "of the recordings' in **2**; median F0 against the recordings' r = 1.00." in rendered
+    assert "| b | 95% | 70% | 75% | 100 Hz | 105 Hz |" in rendered
+    assert rendered.index("**3 sentences** per voice") < rendered.index("**1 sentences** per voice")  # the most first
+    table["models"]["two"]["voices"]["c"]["median_f0"] = float("nan")
+    assert "not computable" in tts_voices.render(figures)
 
 
 def test_write_section_replaces_only_its_own_section(tmp_path):

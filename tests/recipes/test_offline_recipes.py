@@ -2,14 +2,17 @@
 the conditioned recipes (mel_vocoder, tts, midi_piano) run on the corpus each builds."""
 
 import csv
+from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import pytest
 import soundfile as sf
 
 from tests.recipes.conftest import TINY, require_tools, run_recipe
 from wavenet.data.dataset import PreparedData
-from wavenet.evaluation.reports import conditioned, unconditioned
+from wavenet.data.features import vocoder_frames
+from wavenet.evaluation.reports import conditioned, tts_voices, unconditioned
 from wavenet.evaluation.reports import tts as tts_report
 from wavenet.release import load_release
 
@@ -71,6 +74,22 @@ def test_speech_offline_mel_vocoder_and_tts_recipes(tmp_path):
     assert said == ["asterisk-en_US_f_Allison", "direct-asterisk-en_US_f_Allison", "direct-espeak-en-us-m1",
                     "espeak-en-us-m1"]  # fmt: skip
     assert all(len(sf.read(p)[0]) % 200 == 0 for p in (tts / "samples").glob("*.wav"))
+    # The stage no default runs: the vocoder fine-tuned on the acoustic model's frames at the recordings' timing.
+    run_recipe("tts", tts, "vocoder", CORPUS=str(work / "corpus"), VOICE_FILES="2", VOCODER=str(vocoder / "model"),
+               VOCODER_OVERRIDES=CONDITIONED, ENVELOPE="recorded")  # fmt: skip
+    ckpt = load_release(tts / "acoustic")
+    assert ckpt.acoustic.vocoder.name == "vocoder" and set(ckpt.metadata["prosody"]) == set(ckpt.speakers)
+    predicted = PreparedData(tts / "predicted")
+    assert predicted.features == load_release(vocoder / "model").features and predicted.speakers == data.speakers
+    assert len(predicted.split("train").feats) == len(data.split("train").feats)
+    assert len(ckpt.acoustic.vocoder.metadata["stages"]) == 2  # the mel vocoder's training, then the fine-tuning
+    assert set(ckpt.acoustic.vocoder.speakers) == {*data.speakers, "any"}
+    first, count = (int(x) for x in data.split("train").frames[0])  # its envelope: the recording's mel's
+    recorded = vocoder_frames(np.asarray(data.split("train").mel[first : first + count], np.float32), None, 16000,
+                              replace(predicted.features, f0=False))  # fmt: skip
+    made = np.asarray(predicted.split("train").utterance_frames(0), np.float32)
+    assert np.allclose(made[:, 80:96], recorded[:, 80:96], atol=2e-3)
+    assert not np.allclose(made[:, :80], recorded[:, :80])  # the mel: the acoustic model's
 
     # The quality reports end to end, small, on what the recipes made (their figures, pictures and samples in tmp_path).
     quality, none = tmp_path / "docs" / "quality", tmp_path / "none"
@@ -91,6 +110,12 @@ def test_speech_offline_mel_vocoder_and_tts_recipes(tmp_path):
         "| acoustic as asterisk-en_US_f_Allison |" in rendered and "| model as asterisk-en_US_f_Allison |" in rendered
     )
     assert spoken["sentences"]["read_in_training"] >= 0 and (quality / "tts-alignment.png").is_file()
+    voices = [tts_voices.measure(models=(tts / "acoustic",), data=tts / "data", sentences=2, minutes=0,
+                                 json_path=quality / "tts-voices.json") for _ in range(2)]  # fmt: skip
+    first, second = (v["tables"]["2"]["models"]["acoustic"]["voices"] for v in voices)
+    name = next(iter(first))  # each run measures one voice more (minutes=0), keeping what the last measured
+    assert len(first) == 1 and len(second) == 2 and second[name]["seconds"] == first[name]["seconds"]
+    assert "acoustic: 2 voices measured" in tts_voices.render(voices[1])
 
 
 def test_piano_offline_and_midi_piano_recipes(tmp_path):

@@ -130,18 +130,16 @@ def test_a_two_stage_release_loads_its_vocoder_and_fits_it(released, vocoder, tm
         export(released / "run", tmp_path / "none", "latest")
     for config in (AcousticConfig(), AcousticConfig(n_speakers=3, hidden=8, layers=2, kernel_size=3)):
         assert config.parameters == AcousticModel(config).parameter_count()
-    looped = tmp_path / "looped"  # a release that names itself as its vocoder
-    shutil.copytree(released / "model", looped)
-    raw = json.loads((looped / "config.json").read_text())
-    (looped / "config.json").write_text(json.dumps({**raw, "metadata": {**raw["metadata"], "vocoder": "."}}))
-    with pytest.raises(WavenetError, match="looped/config.json: metadata.vocoder: .* is another two-stage release"):
-        load_release(looped)
-    odd = tmp_path / "odd"
-    shutil.copytree(released / "model", odd)
-    raw = json.loads((odd / "config.json").read_text())
-    (odd / "config.json").write_text(json.dumps({**raw, "metadata": {**raw["metadata"], "f0": "guess"}}))
-    with pytest.raises(WavenetError, match="odd/config.json: metadata.f0: must be one of model, prosody, got 'guess'"):
-        load_release(odd)
+    for name, change, message in (
+        ("looped", {"vocoder": "."}, "metadata.vocoder: .* is another two-stage release"),  # names itself
+        ("odd", {"f0": "guess"}, "metadata.f0: must be one of model, prosody, got 'guess'"),
+    ):
+        bad = tmp_path / name
+        shutil.copytree(released / "model", bad)
+        raw = json.loads((bad / "config.json").read_text())
+        (bad / "config.json").write_text(json.dumps({**raw, "metadata": {**raw["metadata"], **change}}))
+        with pytest.raises(WavenetError, match=f"{name}/config.json: {message}"):
+            load_release(bad)
     huge = tmp_path / "huge"
     shutil.copytree(released / "model", huge)
     (huge / "config.json").write_text((huge / "config.json").read_text().replace('"hidden": 16', '"hidden": 2048'))

@@ -35,7 +35,7 @@ from wavenet.evaluation.reports.common import (
     write_section,
 )
 from wavenet.evaluation.reports.tts import MODELS, speak, unread_sentences, voice_figures
-from wavenet.release import load_release
+from wavenet.release import Checkpoint, load_release
 from wavenet.text.normalize import normalize
 
 BEGIN, END = "<!-- every voice: python -m wavenet.evaluation.reports tts-voices -->", "<!-- end of every voice -->"
@@ -51,12 +51,11 @@ def held_out_sentences(data: Path, count: int) -> tuple[list[str], int]:
     return [refs[i] for i in picked], sum(i < len(prompts[:60]) for i in picked)
 
 
-def fingerprint(model: Path) -> str:
+def fingerprint(model: Path, ckpt: Checkpoint) -> str:
     """What identifies a release's measured figures: its config (and its vocoder's, for two stages)."""
     digest = hashlib.sha256((model / "config.json").read_bytes())
-    vocoder = load_release(model).acoustic
-    if vocoder is not None:
-        digest.update(((model / vocoder.path).resolve() / "config.json").read_bytes())
+    if ckpt.acoustic is not None:
+        digest.update(((model / ckpt.acoustic.path).resolve() / "config.json").read_bytes())
     return digest.hexdigest()[:16]
 
 
@@ -90,7 +89,7 @@ def measure(models: tuple[Path, ...] = MODELS[:1], data: Path = DATA, sentences:
     for model in map(Path, models):
         ckpt = load_release(model)
         options = options or ckpt.audio
-        mark = fingerprint(model)
+        mark = fingerprint(model, ckpt)
         before = saved.get("models", {}).get(model.name, {})
         entry = {"fingerprint": mark, "voices": before.get("voices", {}) if before.get("fingerprint") == mark else {}}
         table["models"][model.name] = entry
